@@ -1,0 +1,141 @@
+"""The `newstagger` command: thin click commands over the library's functions."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import SETTINGS, default_model_path
+from .errors import NewstaggerError
+
+
+def _fail_cleanly(fn):
+    """Turn expected failures into one-line click errors (exit 1), never tracebacks."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                warnings.showwarning = lambda m, *a, **k: click.echo(f"warning: {m}", err=True)
+                return fn(*args, **kwargs)
+        except NewstaggerError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def _progress(started: float):
+    return lambda msg: click.echo(f"[{time.monotonic() - started:6.1f}s] {msg}", err=True)
+
+
+def _load(model: str | None):
+    from .model import Tagger
+
+    return Tagger.load(model)
+
+
+MODEL_OPTION = click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
+                            help=SETTINGS["model"].help)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="newstagger")
+def main() -> None:
+    """Tag geopolitics and defence news by region and theme."""
+
+
+@main.command()
+@click.option("--data", "data", multiple=True, type=click.Path(exists=True), default=["seeds"],
+              help="labelled JSONL/CSV file or folder (repeatable)")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="where to write the model (default: $NEWSTAGGER_MODEL, else models/newstagger.npz)")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, help="cross-validation folds")
+@click.option("--seed", type=int, default=0, help="random seed (same data + seed = same model)")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="taxonomy.json (default: the one beside the data, else labels from the data)")
+@click.option("--gazetteer", type=click.Path(exists=True, file_okay=False), default=None,
+              help="gazetteer folder (default: gazetteer/ beside the data, if any)")
+@click.option("--no-gazetteer", is_flag=True, help="train without place-name features")
+@click.option("--holdout", default=None, help="leave out documents whose split is this (e.g. dev)")
+@click.option("--jobs", type=int, default=-1, help="parallel folds (-1: one per core)")
+@_fail_cleanly
+def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jobs) -> None:
+    """Train a model from labelled data and print its cross-validated scores."""
+    from .train import train_from_paths
+
+    started = time.monotonic()
+    tagger = train_from_paths(list(data), taxonomy_path=taxonomy, gazetteer_dir=gazetteer,
+                              use_gazetteer=not no_gazetteer, folds=folds, seed=seed, holdout=holdout,
+                              n_jobs=jobs, progress=_progress(started))
+    path = tagger.save(out or default_model_path())
+    _progress(started)(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    cv = tagger.card["metrics"]["cross_validation"]
+    click.echo(f"Cross-validated scores ({folds} folds, thresholds tuned per label):")
+    for facet, report in cv.items():
+        click.echo(_facet_table(facet, report, with_threshold=True))
+        click.echo(f"  Brier score {report['calibration']['brier']}")
+
+
+@main.command()
+@click.option("--data", "data", multiple=True, type=click.Path(exists=True), required=True,
+              help="labelled JSONL/CSV file or folder (repeatable)")
+@MODEL_OPTION
+@click.option("--split", default=None, help="evaluate only documents whose split is this (e.g. dev)")
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@_fail_cleanly
+def evaluate(data, model, split, as_json) -> None:
+    """Score a model on labelled data: per-label P/R/F1, micro/macro, exact match, Hamming loss."""
+    from .documents import read_documents
+    from .evaluation import evaluate_tagger
+
+    tagger = _load(model)
+    docs = read_documents(list(data), tagger.taxonomy)
+    if split:
+        docs = [d for d in docs if d.split == split]
+        if not docs:
+            raise click.ClickException(f"no documents with split {split!r} in the data")
+    report = evaluate_tagger(tagger, docs)
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+        return
+    click.echo(f"{report['documents']} documents")
+    for facet, rep in report["facets"].items():
+        click.echo(_facet_table(facet, rep))
+        click.echo(f"  exact match {rep['exact_match']:.3f}   Hamming loss {rep['hamming_loss']:.4f}")
+        for c in rep["confusions"][:5]:
+            click.echo(f"  confusion: predicted {c['predicted']} instead of {c['expected']} x{c['count']}")
+
+
+@main.command()
+@click.argument("text", required=False)
+@MODEL_OPTION
+@click.option("--explain", is_flag=True, help="add the terms that drove each label")
+@_fail_cleanly
+def classify(text, model, explain) -> None:
+    """Tag one text (or - for standard input) and print the result as JSON."""
+    if text is None or text == "-":
+        if text is None and sys.stdin.isatty():
+            raise click.UsageError("give TEXT, or - to read standard input")
+        text = sys.stdin.read()
+    if not text.strip():
+        raise click.ClickException("the text is empty")
+    result = _load(model).tag([text], explain=explain)[0]
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _facet_table(facet: str, report: dict, with_threshold: bool = False) -> str:
+    head = f"{'label':24} {'prec':>6} {'recall':>6} {'F1':>6} {'support':>7}" + (f" {'thresh':>6}" if with_threshold else "")
+    lines = [f"\n{facet}", head]
+    for lab, m in report["labels"].items():
+        row = f"{lab:24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:7d}"
+        lines.append(row + (f" {m.get('threshold', 0):6.3f}" if with_threshold else ""))
+    for avg in ("micro", "macro"):
+        m = report[avg]
+        lines.append(f"{avg + ' avg':24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""Every setting in one place: name, default, help. CLI flags and NEWSTAGGER_* variables read these."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL_FILE = Path("models") / "newstagger.npz"
+ENV_PREFIX = "NEWSTAGGER_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: type = str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def _default_workers() -> int:
+    # Sync workers: one per core keeps both cores busy without oversubscribing the BLAS-free hot path.
+    return max(1, os.cpu_count() or 1)
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in [
+    Setting("model", None, "model file (default: $NEWSTAGGER_MODEL, else ./models/newstagger.npz)"),
+    Setting("host", "127.0.0.1", "address the service listens on"),
+    Setting("port", 8000, "port the service listens on", int),
+    Setting("workers", _default_workers(), "gunicorn worker processes (default: one per core)", int),
+    Setting("max_text_chars", 100_000, "longest text accepted by /classify, in characters", int),
+    Setting("max_batch", 1_000, "most documents accepted in one /classify batch", int),
+    Setting("reload_token", None, "token that enables POST /admin/reload (off when unset)"),
+    Setting("log_level", "info", "log level of the service (debug, info, warning, error)"),
+]}
+
+
+def default_model_path() -> Path:
+    """Return $NEWSTAGGER_MODEL if set, else models/newstagger.npz under the current directory."""
+    return Path(os.environ.get(SETTINGS["model"].env) or Path.cwd() / DEFAULT_MODEL_FILE)
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return all settings: defaults, then NEWSTAGGER_* variables, then non-None overrides."""
+    values: dict[str, Any] = {}
+    for name, s in SETTINGS.items():
+        raw = os.environ.get(s.env)
+        values[name] = s.default if raw in (None, "") else _convert(s, raw)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if not values["model"]:
+        values["model"] = str(default_model_path())
+    return values
+
+
+def _convert(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.type(raw)
+    except ValueError:
+        raise ValueError(f"{setting.env}={raw!r} is not a valid {setting.type.__name__}") from None

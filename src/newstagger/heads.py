@@ -1,0 +1,44 @@
+"""Per-facet linear heads: decision scores, calibrated probabilities, thresholded label sets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+
+@dataclass
+class Head:
+    """One facet's labels with the fitted one-vs-rest weights, Platt calibration and thresholds."""
+
+    facet: str
+    labels: list[str]
+    coef: np.ndarray          # (n_labels, n_features) float32
+    intercept: np.ndarray     # (n_labels,)
+    calibration: np.ndarray   # (n_labels, 2): slope and offset of the Platt sigmoid
+    thresholds: np.ndarray    # (n_labels,) probability at or above which a label is assigned
+    exclusive: bool = False   # every training document had exactly one label: predict the top one
+
+    def probabilities(self, X: sparse.csr_matrix) -> np.ndarray:
+        """Return calibrated probabilities, shape (n_docs, n_labels)."""
+        return platt(self.decision(X), self.calibration)
+
+    def decision(self, X: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+    def assign(self, probabilities: np.ndarray) -> list[list[int]]:
+        """Return, per document, the indices of the assigned labels, highest score first."""
+        out = []
+        for row in probabilities:
+            if self.exclusive:
+                chosen = [int(np.argmax(row))]
+            else:
+                chosen = [int(i) for i in np.flatnonzero(row >= self.thresholds)]
+            out.append(sorted(chosen, key=lambda i: -row[i]))
+        return out
+
+
+def platt(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:
+    """Map decision scores to probabilities with per-label sigmoid parameters."""
+    z = scores * calibration[:, 0] + calibration[:, 1]
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))

@@ -1,0 +1,160 @@
+"""The Tagger: tag texts with labels and calibrated scores, explain them, save and load the model."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from . import artifact
+from .config import default_model_path
+from .errors import ModelError
+from .features import FittedFeatures, model_inputs
+from .gazetteer import Gazetteer, Matcher
+from .heads import Head, platt
+from .taxonomy import Taxonomy
+
+CHUNK = 4096          # texts vectorized at once: big enough to amortise, small enough for memory
+EXPLAIN_TOP = 8       # terms shown per label
+_EDGE_PUNCT = "\"'.,;:!?()[]{}“”‘’«»—–-"
+
+
+class Tagger:
+    """A trained model: features, one head per facet, the gazetteer it was trained with, its card."""
+
+    def __init__(self, features: FittedFeatures, heads: list[Head], card: dict,
+                 gazetteer: Gazetteer | None = None):
+        self.features = features
+        self.heads = heads
+        self.card = card
+        self.gazetteer = gazetteer
+        self.matcher: Matcher | None = gazetteer.matcher() if gazetteer else None
+        self.taxonomy = Taxonomy.from_dict(card["taxonomy"])
+        self._weights = np.vstack([h.coef for h in heads]).T.copy()  # (n_features, all labels)
+        self._spans = np.cumsum([0] + [len(h.labels) for h in heads])
+
+    @property
+    def version(self) -> str:
+        """Return a short model identifier: creation time and training-data hash prefix."""
+        return f"{self.card.get('created_at', '?')}/{self.card.get('training_data', {}).get('sha256', '')[:12]}"
+
+    # -- tagging ---------------------------------------------------------------------------
+    def tag(self, texts: str | Sequence[str], explain: bool = False) -> list[dict]:
+        """Tag each text; return one {"labels", "scores"[, "explanation"]} dict per text."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = [_checked_text(t) for t in texts]
+        results: list[dict] = []
+        for start in range(0, len(texts), CHUNK):
+            results.extend(self._tag_chunk(texts[start:start + CHUNK], explain))
+        return results
+
+    def _tag_chunk(self, texts: list[str], explain: bool) -> list[dict]:
+        inputs = model_inputs(texts, self.matcher)
+        X = self.features.transform(inputs)
+        decision = np.asarray(X @ self._weights)
+        results = [{"labels": {}, "scores": {}} for _ in texts]
+        for k, head in enumerate(self.heads):
+            lo, hi = self._spans[k], self._spans[k + 1]
+            probs = platt(decision[:, lo:hi] + head.intercept, head.calibration)
+            for row, chosen in enumerate(head.assign(probs)):
+                results[row]["labels"][head.facet] = [head.labels[i] for i in chosen]
+                results[row]["scores"][head.facet] = {lab: round(float(p), 4)
+                                                      for lab, p in zip(head.labels, probs[row])}
+        if explain:
+            for row, result in enumerate(results):
+                result["explanation"] = self._explain(X[row], texts[row], result["labels"])
+        return results
+
+    # -- explanations ----------------------------------------------------------------------
+    def _explain(self, x: sparse.csr_matrix, text: str, labels: dict[str, list[str]]) -> dict:
+        hits = self.matcher.matches(text) if self.matcher else []
+        words = _words(text)
+        out: dict[str, dict[str, list]] = {}
+        for k, head in enumerate(self.heads):
+            out[head.facet] = {}
+            for label in labels[head.facet]:
+                column = self._spans[k] + head.labels.index(label)
+                contrib = x.data * self._weights[x.indices, column]
+                out[head.facet][label] = self._top_terms(x.indices, contrib, words, hits)
+        return out
+
+    def _top_terms(self, indices: np.ndarray, contrib: np.ndarray, words: list[str], hits) -> list:
+        totals: dict[str, float] = defaultdict(float)
+        for j, c in zip(indices, contrib):
+            block, term = self.features.feature_name(int(j))
+            for name, share in _attribute(block, term, words, hits):
+                totals[name] += c * share
+        ranked = sorted(((t, w) for t, w in totals.items() if w > 0), key=lambda tw: -tw[1])
+        return [[t, round(float(w), 4)] for t, w in ranked[:EXPLAIN_TOP]]
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model to one .npz file, atomically."""
+        arrays: dict[str, np.ndarray] = {}
+        extras: dict[str, object] = {}
+        for i, vec in enumerate(self.features.vectorizers):
+            extras[f"vocabulary.{i}"] = self.features.terms(i)
+            if getattr(vec, "use_idf", False):
+                arrays[f"idf.{i}"] = vec.idf_.astype(np.float64)
+        for head in self.heads:
+            for part in ("coef", "intercept", "calibration", "thresholds"):
+                arrays[f"head.{head.facet}.{part}"] = getattr(head, part)
+        if self.gazetteer:
+            extras["gazetteer"] = self.gazetteer.to_dict()
+        card = dict(self.card, heads=[{"facet": h.facet, "labels": h.labels, "exclusive": h.exclusive}
+                                      for h in self.heads],
+                    blocks=self.features.blocks)
+        return artifact.write_model(path, card, arrays, extras)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Tagger":
+        """Load a model file (default: $NEWSTAGGER_MODEL, else ./models/newstagger.npz)."""
+        path = Path(path) if path else default_model_path()
+        card, arrays, extras = artifact.read_model(path)
+        try:
+            blocks = card["blocks"]
+            features = FittedFeatures.from_arrays(
+                blocks, [extras[f"vocabulary.{i}"] for i in range(len(blocks))],
+                [arrays.get(f"idf.{i}") for i in range(len(blocks))])
+            heads = [Head(h["facet"], h["labels"], *(arrays[f"head.{h['facet']}.{p}"] for p in
+                                                     ("coef", "intercept", "calibration", "thresholds")),
+                          exclusive=h["exclusive"]) for h in card["heads"]]
+            gazetteer = Gazetteer.from_dict(extras["gazetteer"]) if "gazetteer" in extras else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: the model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
+        _check_shapes(path, features, heads)
+        return cls(features, heads, card, gazetteer)
+
+
+def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> None:
+    for h in heads:
+        n = len(h.labels)
+        if h.coef.shape != (n, features.n_features) or any(
+                a.shape != s for a, s in ((h.intercept, (n,)), (h.calibration, (n, 2)), (h.thresholds, (n,)))):
+            raise ModelError(f"{path}: the arrays of facet {h.facet!r} do not match its labels and features")
+
+
+
+def _checked_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"texts must be strings, got {type(text).__name__}")
+    return text
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (t.strip(_EDGE_PUNCT) for t in text.lower().split()) if w]
+
+
+def _attribute(block: str, term: str, words: list[str], hits) -> Iterable[tuple[str, float]]:
+    """Split one feature's contribution over the readable terms it stands for."""
+    if block == "char":
+        owners = sorted({w for w in words if term in f" {w} "})
+        return [(w, 1 / len(owners)) for w in owners] if owners else [(term.strip(), 1.0)]
+    if block == "gazetteer":
+        owners = [h.describe() for h in hits if h.has_token(term)]
+        return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
+    return [(term, 1.0)]

@@ -1,0 +1,244 @@
+"""Fit a Tagger: cross-validated scores, Platt calibration, per-label F1-optimal thresholds, final fit.
+
+Thresholds are tuned here rather than with TunedThresholdClassifierCV because that wrapper is
+ignored inside OneVsRestClassifier (scikit-learn#30036).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+import json
+import warnings
+from typing import Callable
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_curve
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from .documents import Document
+from .errors import DataError
+from .evaluation import calibration_report, facet_report, label_matrix
+from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
+from .heads import Head, platt
+from .taxonomy import Taxonomy
+
+HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "max_iter": 1000}
+THRESHOLD_RANGE = (0.05, 0.95)
+MIN_POSITIVES_TO_TUNE = 3
+Progress = Callable[[str], None]
+
+
+def hyperparameters(with_gazetteer: bool) -> dict:
+    """Return every hyper-parameter of the default model (recorded in the model card)."""
+    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS),
+            "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores"}
+
+
+def build_pipeline(params: dict) -> Pipeline:
+    """Return the stock scikit-learn pipeline for one facet: features, then one-vs-rest logistic regression."""
+    return Pipeline([("features", build_column_transformer(params["blocks"])),
+                     ("classifier", OneVsRestClassifier(LogisticRegression(**params["head"])))])
+
+
+def data_fingerprint(docs: list[Document]) -> str:
+    """Return a SHA-256 of the training documents (ids, texts, labels) in order."""
+    h = hashlib.sha256()
+    for d in docs:
+        h.update(json.dumps([d.id, d.text, d.labels], sort_keys=True, ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 5, seed: int = 0,
+        n_jobs: int = -1, progress: Progress | None = None) -> tuple[FittedFeatures, list[Head], dict]:
+    """Fit features and heads on all documents; return them with the cross-validated report."""
+    say = progress or (lambda _msg: None)
+    if len(docs) < folds:
+        raise DataError(f"{len(docs)} documents are too few for {folds}-fold cross-validation")
+    params = hyperparameters(matcher is not None)
+    params["head"]["random_state"] = seed
+    inputs = model_inputs((d.text for d in docs), matcher)
+    targets = {f.name: label_matrix([d.labels.get(f.name, []) for d in docs], list(f.labels))
+               for f in taxonomy.facets}
+    say(f"cross-validating on {len(docs)} documents, {folds} folds")
+    scores = cross_validated_scores(inputs, targets, params, folds, seed, n_jobs)
+    say("fitting the final model on all documents")
+    pipes = fit_pipelines(inputs, targets, params)
+    features = FittedFeatures.from_column_transformer(pipes["features"], params["blocks"])
+    heads, report = [], {}
+    for facet in taxonomy.facets:
+        head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
+                                        scores[facet.name], targets[facet.name])
+        heads.append(head)
+        report[facet.name] = facet_metrics
+    return features, heads, {"hyperparameters": params, "cross_validation": report, "folds": folds,
+                             "seed": seed}
+
+
+def fit_pipelines(inputs: np.ndarray, targets: dict[str, np.ndarray], params: dict) -> dict:
+    """Fit the shared features once and one classifier per facet (the per-facet pipelines share step one)."""
+    features = build_pipeline(params).named_steps["features"]
+    X = features.fit_transform(inputs)
+    out = {"features": features}
+    for facet, Y in targets.items():
+        out[facet] = _fit_classifier(X, Y, params)
+    return out
+
+
+def _fit_classifier(X, Y: np.ndarray, params: dict) -> OneVsRestClassifier:
+    clf = build_pipeline(params).named_steps["classifier"]
+    with warnings.catch_warnings():
+        # A label absent from (or present in every document of) a training fold gets a constant
+        # predictor; that is expected with small corpora and rare labels.
+        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+        warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+        return clf.fit(X, Y.astype(int))
+
+
+def _fold_scores(inputs, targets, train_idx, test_idx, params) -> dict[str, np.ndarray]:
+    pipes = fit_pipelines(inputs[train_idx], {f: Y[train_idx] for f, Y in targets.items()}, params)
+    X_test = pipes["features"].transform(inputs[test_idx])
+    return {f: _decision(pipes[f], X_test, Y.shape[1]) for f, Y in targets.items()}
+
+
+def _decision(clf: OneVsRestClassifier, X, n_labels: int) -> np.ndarray:
+    scores = clf.decision_function(X)
+    return scores.reshape(-1, n_labels)
+
+
+def cross_validated_scores(inputs, targets, params, folds, seed, n_jobs) -> dict[str, np.ndarray]:
+    """Return out-of-fold decision scores for every document and label."""
+    splits = list(KFold(folds, shuffle=True, random_state=seed).split(inputs))
+    per_fold = Parallel(n_jobs=min(n_jobs if n_jobs > 0 else folds, folds))(
+        delayed(_fold_scores)(inputs, targets, tr, te, params) for tr, te in splits)
+    out = {f: np.zeros(Y.shape, dtype=float) for f, Y in targets.items()}
+    for (_, test_idx), scores in zip(splits, per_fold):
+        for f in out:
+            out[f][test_idx] = scores[f]
+    return out
+
+
+def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
+              gold: np.ndarray) -> tuple[Head, dict]:
+    """Build a facet's head from its final classifier and its cross-validated scores."""
+    coef, intercept = _weights(clf, len(labels))
+    calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
+    cv_probs = platt(cv_scores, calibration)
+    exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
+    thresholds = np.array([tune_threshold(cv_probs[:, i], gold[:, i]) for i in range(len(labels))])
+    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive)
+    pred = label_matrix([[labels[i] for i in row] for row in head.assign(cv_probs)], labels)
+    metrics = facet_report(gold, pred, labels)
+    for i, lab in enumerate(labels):
+        metrics["labels"][lab]["threshold"] = round(float(thresholds[i]), 4)
+    metrics["calibration"] = calibration_report(gold, cv_probs)
+    metrics["exclusive"] = exclusive
+    return head, metrics
+
+
+def _weights(clf: OneVsRestClassifier, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    n_features = clf.estimators_[0].coef_.shape[1] if hasattr(clf.estimators_[0], "coef_") else None
+    if n_features is None:
+        n_features = next((e.coef_.shape[1] for e in clf.estimators_ if hasattr(e, "coef_")), 0)
+    coef = np.zeros((n_labels, n_features), dtype=np.float32)
+    intercept = np.zeros(n_labels, dtype=np.float64)
+    for i, est in enumerate(clf.estimators_):
+        if hasattr(est, "coef_"):
+            coef[i] = est.coef_.ravel()
+            intercept[i] = est.intercept_[0]
+        else:  # constant predictor: the label was always (or never) present
+            intercept[i] = 10.0 if est.y_ else -10.0
+    return coef, intercept
+
+
+def fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Fit the sigmoid slope and offset that map a label's decision scores to probabilities."""
+    if y.all() or not y.any():
+        return 0.0, (10.0 if y.all() else -10.0)
+    lr = LogisticRegression(C=1e4, solver="lbfgs").fit(scores.reshape(-1, 1), y.astype(int))
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def tune_threshold(probs: np.ndarray, y: np.ndarray) -> float:
+    """Return the probability threshold that maximises the label's F1 on cross-validated scores."""
+    if y.sum() < MIN_POSITIVES_TO_TUNE:
+        return 0.5
+    precision, recall, cuts = precision_recall_curve(y.astype(int), probs)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+    best = int(np.argmax(f1[:-1]))
+    # Halfway to the next lower score, so a slightly weaker positive still passes.
+    lower = probs[probs < cuts[best]].max(initial=0.0)
+    return float(np.clip((cuts[best] + lower) / 2, *THRESHOLD_RANGE))
+
+
+def build_card(docs: list[Document], taxonomy: Taxonomy, report: dict, heads: list[Head],
+               gazetteer=None, sources: list[str] | None = None) -> dict:
+    """Describe a trained model: data, taxonomy, thresholds, hyper-parameters, versions, metrics."""
+    import datetime
+    import platform
+
+    import ahocorasick
+    import scipy
+    import sklearn
+
+    from . import __version__
+
+    return {
+        "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "newstagger": __version__,
+        "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
+                     "scipy": scipy.__version__, "python": platform.python_version(),
+                     "pyahocorasick": getattr(ahocorasick, "__version__", "unknown")},
+        "training_data": {"sha256": data_fingerprint(docs), "documents": len(docs),
+                          "sources": sources or []},
+        "taxonomy": taxonomy.to_dict(),
+        "thresholds": {h.facet: {lab: round(float(t), 4) for lab, t in zip(h.labels, h.thresholds)}
+                       for h in heads},
+        "hyperparameters": report["hyperparameters"],
+        "metrics": {"cross_validation": report["cross_validation"], "folds": report["folds"],
+                    "seed": report["seed"]},
+        "gazetteer": ({"sources": gazetteer.sources, "names": len(gazetteer.names)} if gazetteer else None),
+    }
+
+
+def discover(data_paths: list[Path], name: str) -> Path | None:
+    """Find a companion file (taxonomy.json, gazetteer/) beside the data: in the first data folder."""
+    for p in data_paths:
+        folder = p if p.is_dir() else p.parent
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def train_from_paths(data_paths: list[str | Path], *, taxonomy_path: str | Path | None = None,
+                     gazetteer_dir: str | Path | None = None, use_gazetteer: bool = True,
+                     folds: int = 5, seed: int = 0, holdout: str | None = None, n_jobs: int = -1,
+                     progress: Progress | None = None):
+    """Read data, fit, and return a Tagger ready to save (the `newstagger train` workflow)."""
+    from .documents import infer_taxonomy, read_documents
+    from .gazetteer import load_gazetteer
+    from .model import Tagger
+    from .taxonomy import load_taxonomy
+
+    say = progress or (lambda _m: None)
+    paths = [Path(p) for p in data_paths]
+    taxonomy_path = taxonomy_path or discover(paths, "taxonomy.json")
+    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path else None
+    docs = read_documents(paths, taxonomy)
+    taxonomy = taxonomy or infer_taxonomy(docs)
+    if holdout:
+        docs = [d for d in docs if d.split != holdout]
+    gazetteer_dir = gazetteer_dir or (discover(paths, "gazetteer") if use_gazetteer else None)
+    gazetteer = load_gazetteer(gazetteer_dir) if use_gazetteer and gazetteer_dir else None
+    say(f"read {len(docs)} documents; facets: {', '.join(taxonomy.facet_names)}; "
+        f"gazetteer: {f'{len(gazetteer.names)} names' if gazetteer else 'none'}")
+    matcher = gazetteer.matcher() if gazetteer else None
+    features, heads, report = fit(docs, taxonomy, matcher=matcher, folds=folds, seed=seed,
+                                  n_jobs=n_jobs, progress=say)
+    card = build_card(docs, taxonomy, report, heads, gazetteer, [str(p) for p in paths])
+    card["training_data"]["holdout"] = holdout
+    return Tagger(features, heads, card, gazetteer)

@@ -1,0 +1,73 @@
+"""The CLI through click's CliRunner: train, evaluate, classify, and one-line errors."""
+from __future__ import annotations
+
+import json
+
+from newstagger.cli import main
+
+
+def test_train_writes_model_and_prints_cv_table(runner, tiny_data, tmp_path):
+    out = tmp_path / "m.npz"
+    result = runner.invoke(main, ["train", "--data", str(tiny_data), "--out", str(out), "--folds", "2", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert out.exists()
+    assert "Cross-validated scores" in result.stdout and "thresh" in result.stdout
+    assert "deals" in result.stdout and "micro avg" in result.stdout
+
+
+def test_train_on_a_one_facet_file_without_taxonomy(runner, tmp_path):
+    data = tmp_path / "topics.jsonl"
+    rows = [("Wheat prices climb", ["grain"]), ("Corn harvest record", ["grain"]), ("Oil output cut", ["crude"]),
+            ("Crude stocks fall", ["crude"]), ("Grain and oil exports", ["grain", "crude"]), ("Bank rate cut", [])] * 2
+    data.write_text("\n".join(json.dumps({"id": f"d{i}", "title": t, "topics": l}) for i, (t, l) in enumerate(rows)))
+    out = tmp_path / "topics.npz"
+    result = runner.invoke(main, ["train", "--data", str(data), "--out", str(out), "--folds", "2", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(runner.invoke(main, ["classify", "Wheat", "--model", str(out)]).stdout)
+    assert set(card["labels"]) == {"topics"}
+
+
+def test_bad_data_is_one_line_error_and_nothing_written(runner, tiny_data, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "title": "T", "region": [], "theme": []}\n{"id": "y", "title": "U", "region": "asia", "theme": []}\n')
+    out = tmp_path / "never.npz"
+    result = runner.invoke(main, ["train", "--data", str(bad), "--taxonomy", str(tiny_data / "taxonomy.json"),
+                                  "--out", str(out)])
+    assert result.exit_code == 1
+    assert "bad.jsonl:2: 'region' must be a list" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_evaluate_prints_metrics_and_json(runner, tiny_data, tiny_model_path):
+    result = runner.invoke(main, ["evaluate", "--data", str(tiny_data), "--model", str(tiny_model_path)])
+    assert result.exit_code == 0, result.output
+    assert "exact match" in result.stdout and "Hamming loss" in result.stdout
+    report = json.loads(runner.invoke(main, ["evaluate", "--data", str(tiny_data), "--model",
+                                             str(tiny_model_path), "--json"]).stdout)
+    assert report["documents"] == 30
+    assert set(report["facets"]["theme"]) >= {"micro", "macro", "labels", "exact_match", "hamming_loss", "confusions"}
+
+
+def test_evaluate_a_split(runner, tiny_data, tiny_model_path):
+    report = json.loads(runner.invoke(main, ["evaluate", "--data", str(tiny_data), "--model", str(tiny_model_path),
+                                             "--split", "dev", "--json"]).stdout)
+    assert report["documents"] == 3
+
+
+def test_classify_prints_only_json(runner, tiny_model_path):
+    result = runner.invoke(main, ["classify", "Shelling in Donbas", "--model", str(tiny_model_path), "--explain"])
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.stdout)
+    assert set(parsed) == {"labels", "scores", "explanation"}
+
+
+def test_classify_reads_stdin(runner, tiny_model_path):
+    result = runner.invoke(main, ["classify", "-", "--model", str(tiny_model_path)], input="India buys jets\n")
+    assert result.exit_code == 0
+    assert "labels" in json.loads(result.stdout)
+
+
+def test_classify_with_missing_model_is_a_clear_error(runner, tmp_path):
+    result = runner.invoke(main, ["classify", "hello", "--model", str(tmp_path / "none.npz")])
+    assert result.exit_code == 1
+    assert "model file not found" in result.output and "Traceback" not in result.output

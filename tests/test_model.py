@@ -1,0 +1,153 @@
+"""The Tagger: results, explanations, the safe artifact (round trip, damaged and unsafe files), determinism."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from newstagger import ModelError, Tagger
+from newstagger.artifact import ModelVersionWarning
+from newstagger.documents import read_documents
+from newstagger.evaluation import label_matrix
+from newstagger.features import model_inputs
+from newstagger.train import build_pipeline, hyperparameters, train_from_paths
+
+TEXTS = ["France sells Rafale jets to India in a $5bn deal", "Artillery shelling in Donbas kills three",
+         "Stock markets rally in Tokyo"]
+
+
+def test_tag_returns_labels_and_calibrated_scores(tiny_tagger):
+    results = tiny_tagger.tag(TEXTS)
+    assert len(results) == 3
+    for r in results:
+        assert set(r) == {"labels", "scores"}
+        assert set(r["labels"]) == {"region", "theme"}
+        for facet, scores in r["scores"].items():
+            assert all(0.0 <= p <= 1.0 for p in scores.values())
+            ranked = [scores[lab] for lab in r["labels"][facet]]
+            assert ranked == sorted(ranked, reverse=True)
+
+
+def test_tag_learns_the_tiny_corpus(tiny_tagger):
+    deal, war, markets = tiny_tagger.tag(TEXTS)
+    assert "deals" in deal["labels"]["theme"]
+    assert "conflict" in war["labels"]["theme"]
+    assert markets["labels"]["theme"] == []  # an empty set is a legitimate answer
+
+
+def test_single_string_and_non_string_input(tiny_tagger):
+    assert len(tiny_tagger.tag("Fighting in Donbas")) == 1
+    with pytest.raises(TypeError, match="texts must be strings"):
+        tiny_tagger.tag([None])
+
+
+def test_explanation_names_terms_of_this_text(tiny_tagger):
+    [r] = tiny_tagger.tag(["India signs a deal to buy Rafale jets"], explain=True)
+    for facet, labels in r["labels"].items():
+        assert set(r["explanation"][facet]) == set(labels)
+    terms = [t for t, _ in r["explanation"]["theme"]["deals"]]
+    assert terms and all(w > 0 for _, w in r["explanation"]["theme"]["deals"])
+    assert any(t in "india signs a deal to buy rafale jets" for t in terms)
+
+
+def test_save_load_round_trip(tiny_tagger, tmp_path):
+    copy = Tagger.load(tiny_tagger.save(tmp_path / "copy.npz"))
+    assert copy.tag(TEXTS, explain=True) == tiny_tagger.tag(TEXTS, explain=True)
+    assert copy.card == tiny_tagger.card
+
+
+def test_runtime_matches_the_scikit_learn_pipeline(tiny_data, tiny_tagger):
+    """The arrays-only runtime must compute what the fitted stock pipeline computes."""
+    docs = read_documents([tiny_data], tiny_tagger.taxonomy)
+    inputs = model_inputs([d.text for d in docs], None)
+    params = hyperparameters(False)
+    params["head"]["random_state"] = 0
+    X_runtime = tiny_tagger.features.transform(inputs)
+    for head in tiny_tagger.heads:
+        gold = label_matrix([d.labels[head.facet] for d in docs], head.labels)
+        pipe = build_pipeline(params).fit(inputs, gold.astype(int))
+        np.testing.assert_allclose(head.decision(X_runtime), pipe.decision_function(inputs), atol=1e-4)
+
+
+def test_card_describes_the_model(tiny_tagger):
+    card = tiny_tagger.card
+    assert card["format_version"] == 1
+    assert len(card["training_data"]["sha256"]) == 64 and card["training_data"]["documents"] == 30
+    assert set(card["versions"]) >= {"scikit-learn", "numpy", "scipy"}
+    assert set(card["thresholds"]) == {"region", "theme"}
+    assert card["metrics"]["cross_validation"]["theme"]["calibration"]["brier"] >= 0
+    assert card["hyperparameters"]["head"]["C"] > 0
+
+
+def test_training_is_deterministic(tiny_data, tiny_tagger):
+    again = train_from_paths([tiny_data], folds=2, seed=0, n_jobs=1)
+    assert again.card["metrics"] == tiny_tagger.card["metrics"]
+    for a, b in zip(again.heads, tiny_tagger.heads):
+        np.testing.assert_array_equal(a.coef, b.coef)
+
+
+def _rewrite_card(src, dst, **changes):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "card.json.npy":
+                card = json.loads(np.lib.format.read_array(__import__("io").BytesIO(data)).tobytes())
+                card.update(changes)
+                buf = __import__("io").BytesIO()
+                np.lib.format.write_array(buf, np.frombuffer(json.dumps(card).encode(), dtype=np.uint8))
+                data = buf.getvalue()
+            zout.writestr(item, data)
+    return dst
+
+
+def test_not_a_model(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("hello, I am not a model")
+    with pytest.raises(ModelError, match="not a newstagger model"):
+        Tagger.load(bad)
+
+
+def test_missing_model_says_how_to_make_one(tmp_path):
+    with pytest.raises(ModelError, match="newstagger train"):
+        Tagger.load(tmp_path / "absent.npz")
+
+
+def test_truncated_model(tiny_model_path, tmp_path):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(tiny_model_path.read_bytes()[: tiny_model_path.stat().st_size // 2])
+    with pytest.raises(ModelError, match="truncated"):
+        Tagger.load(cut)
+
+
+def test_pickled_content_is_refused_and_never_run(tmp_path):
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, **{"card.json": np.array([{"format": "newstagger-model"}], dtype=object)})
+    with pytest.raises(ModelError, match="pickle"):
+        Tagger.load(evil)
+
+
+def test_other_format_version_is_refused(tiny_model_path, tmp_path):
+    other = _rewrite_card(tiny_model_path, tmp_path / "v99.npz", format_version=99)
+    with pytest.raises(ModelError, match="format version 99 is not supported"):
+        Tagger.load(other)
+
+
+def test_other_scikit_learn_version_warns_naming_both(tiny_model_path, tmp_path):
+    import sklearn
+
+    card = json.loads(Tagger.load(tiny_model_path).card["versions"].__repr__().replace("'", '"'))
+    other = _rewrite_card(tiny_model_path, tmp_path / "old.npz", versions={**card, "scikit-learn": "0.24.2"})
+    with pytest.warns(ModelVersionWarning, match=f"0.24.2.*{sklearn.__version__}"):
+        Tagger.load(other)
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tiny_tagger, tmp_path, monkeypatch):
+    target = tmp_path / "m.npz"
+    target.write_bytes(b"previous model")
+    monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        tiny_tagger.save(target)
+    assert target.read_bytes() == b"previous model"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
