@@ -27,7 +27,7 @@ WORD_SPEC = {"analyzer": "word", "ngram_range": [1, 2], "min_df": 2, "sublinear_
 CHAR_SPEC = {"analyzer": "char_wb", "ngram_range": [2, 5], "min_df": 2, "sublinear_tf": True,
              "strip_accents": "unicode", "max_features": 250000}
 GAZETTEER_SPEC = {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False,
-                  "use_idf": False, "sublinear_tf": True}
+                  "sublinear_tf": True}
 
 
 def default_blocks(with_gazetteer: bool) -> list[dict]:

