@@ -129,6 +129,83 @@ def classify(text, model, explain) -> None:
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="output file (- for standard output); written as OUT.partial, renamed to OUT when complete")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", help="output format")
+@click.option("--workers", type=click.IntRange(1), default=None, help=SETTINGS["batch_workers"].help)
+@click.option("--resume", is_flag=True, help="continue an interrupted run from OUT.partial")
+@click.option("--include", multiple=True, help="only files matching this glob (repeatable; e.g. '*.html')")
+@click.option("--exclude", multiple=True, help="skip files matching this glob (repeatable)")
+@MODEL_OPTION
+@click.option("--scheduler", default=None, help="run on the Dask cluster at this address (tcp://HOST:8786)")
+@click.option("--quiet", is_flag=True, help="no progress bar and no summary")
+@_fail_cleanly
+def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler, quiet) -> None:
+    """Tag every .txt/.md/.html/.htm/.json/.jsonl file under DIRECTORY.
+
+    \b
+    Exit status: 0 every document tagged; 1 some files or lines failed (see OUT.errors.jsonl)
+    or the run stopped; 2 usage error (bad option, unusable model, OUT.partial without --resume).
+    """
+    from .batch import BatchUsageError, tag_directory
+    from .config import resolve
+    from .errors import ModelError
+
+    cfg = resolve({"model": model, "batch_workers": workers})
+    try:
+        summary = tag_directory(directory, out=None if out == "-" else out, fmt=fmt, model_path=cfg["model"],
+                                workers=cfg["batch_workers"], resume=resume, include=include, exclude=exclude,
+                                scheduler=scheduler, chunk_files=cfg["batch_chunk"],
+                                max_bytes=cfg["batch_max_bytes"], progress=not quiet and sys.stderr.isatty())
+    except (BatchUsageError, ModelError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if not quiet:
+        s = summary.as_dict()
+        errors = ", ".join(f"{k} {n}" for k, n in sorted(s["errors"].items())) or "none"
+        click.echo(f"tagged {s['documents']} documents from {s['files']} files in {s['seconds']}s "
+                   f"({s['documents_per_second']} documents/s); {s['resumed']} already done before resuming; "
+                   f"errors: {errors}; output: {s['output']}"
+                   + (f" (errors in {s['errors_file']})" if s["errors_file"] else ""), err=True)
+    if summary.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default=None, help=f"{SETTINGS['host'].help} [default: {SETTINGS['host'].default}]")
+@click.option("--port", type=int, default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
+@MODEL_OPTION
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]),
+              help=SETTINGS["log_level"].help)
+@_fail_cleanly
+def serve(host, port, workers, model, log_level) -> None:
+    """Serve the HTTP API under gunicorn (kill -HUP the printed pid to reload the model).
+
+    Every setting also reads a NEWSTAGGER_* variable (e.g. NEWSTAGGER_MAX_BATCH, NEWSTAGGER_PORT).
+    """
+    from .config import resolve
+    from .serve import run_server
+
+    cfg = resolve({"host": host, "port": port, "workers": workers, "model": model, "log_level": log_level})
+    if model is None and not Path(cfg["model"]).exists() and Path("seeds").is_dir():
+        _train_default_model(Path(cfg["model"]))
+    run_server(cfg)
+
+
+def _train_default_model(path: Path) -> None:
+    """First run of the quick start: build the default model from seeds/ before serving it."""
+    from .train import train_from_paths
+
+    started = time.monotonic()
+    say = _progress(started)
+    say(f"no model at {path}: training the default model from seeds/ first")
+    train_from_paths(["seeds"], progress=say).save(path)
+    say(f"wrote {path}")
+
+
 def _facet_table(facet: str, report: dict, with_threshold: bool = False) -> str:
     head = f"{'label':24} {'prec':>6} {'recall':>6} {'F1':>6} {'support':>7}" + (f" {'thresh':>6}" if with_threshold else "")
     lines = [f"\n{facet}", head]

@@ -34,8 +34,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("workers", _default_workers(), "gunicorn worker processes (default: one per core)", int),
     Setting("max_text_chars", 100_000, "longest text accepted by /classify, in characters", int),
     Setting("max_batch", 1_000, "most documents accepted in one /classify batch", int),
-    Setting("reload_token", None, "token that enables POST /admin/reload (off when unset)"),
+    Setting("max_body_bytes", 16_000_000, "largest /classify request body, in bytes (413 above)", int),
     Setting("log_level", "info", "log level of the service (debug, info, warning, error)"),
+    Setting("batch_workers", _default_workers(), "worker processes of `newstagger tag` (default: one per core)", int),
+    Setting("batch_chunk", 200, "files handed to a batch worker at a time", int),
+    Setting("batch_max_bytes", 10_000_000, "largest input file `newstagger tag` reads, in bytes", int),
 ]}
 
 

@@ -87,7 +87,9 @@ class FittedFeatures:
         vectorizers = []
         for block, vocab, idf in zip(blocks, vocabularies, idfs):
             vec = make_vectorizer(block["spec"], vocab)
-            vec._validate_vocabulary()  # a vectorizer given its vocabulary is fitted once it is validated
+            # Fitting on one empty text only fixes the given vocabulary; the stored idf replaces
+            # the placeholder the fit computed.
+            vec.fit([""])
             if idf is not None:
                 vec.idf_ = idf
             vectorizers.append(vec)

@@ -104,13 +104,12 @@ class Matcher:
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
         names, regions = self.gazetteer.names, self.gazetteer.regions
         sure = {names[n]["codes"][0] for _, _, n in spans if len(names[n]["codes"]) == 1}
-        sure_regions = {r for code in sure for r in regions.get(code, ())}
         hits = []
         for start, end, name in spans:
             codes = names[name]["codes"]
-            # An ambiguous name takes the candidate its unambiguous neighbours point to, else the first.
-            code = next((c for c in codes if c in sure), None) or next(
-                (c for c in codes if set(regions.get(c, ())) & sure_regions), codes[0])
+            # An ambiguous name takes the country its unambiguous neighbours name, else the first
+            # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
+            code = next((c for c in codes if c in sure), codes[0])
             hits.append(Hit(name, start, code, names[name]["kind"], tuple(regions.get(code, ())),
                             start < title_end))
         return hits

@@ -39,6 +39,7 @@ def assemble(folder: Path) -> Gazetteer:
     for n, (region, codes) in _rows(folder / "regions.tsv"):
         for code in codes.split():
             regions.setdefault(code, []).append(region)
+    countries = set(regions)
     entries: dict[str, list[tuple[int, int, str, str]]] = {}  # name → [(tier, -population, code, kind)]
 
     def add(name: str, code: str, kind: str, population: int = 0) -> None:
@@ -49,6 +50,8 @@ def assemble(folder: Path) -> Gazetteer:
             raise DataError(f"{folder / 'places.tsv'}:{n}: expected name<TAB>code[<TAB>regions]")
         add(row[0], row[1], "place")
         if len(row) > 2:
+            if row[1] in countries:  # a curated code must never redefine a country's region
+                raise DataError(f"{folder / 'places.tsv'}:{n}: code {row[1]!r} is a country code; pick another")
             regions[row[1]] = row[2].split(",")
     for n, row in _rows(folder / "demonyms.tsv"):
         add(row[0], row[1], "demonym")

@@ -1,0 +1,135 @@
+"""Run the service under gunicorn; on SIGHUP, swap in a new model only if it loads and tags."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from .errors import ModelError
+from .model import Tagger
+
+log = logging.getLogger("newstagger.serve")
+# prometheus_client reads this when first imported: serve.py must not import it before setting it.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class ModelSnapshots:
+    """Private copies of the model file that passed a test load; workers load the newest.
+
+    Workers never read the user's path directly, so a file replaced half-way through a
+    reload, or replaced by a broken one, cannot reach them.
+    """
+
+    def __init__(self, source: str | Path, folder: Path):
+        self.source = Path(source)
+        self.folder = folder
+        self.current: Path | None = None
+        self.version = ""
+        self._count = 0
+
+    def refresh(self) -> str:
+        """Copy and test-load the model file; make it current; return its version or raise ModelError."""
+        self._count += 1
+        candidate = self.folder / f"model-{self._count}.npz"
+        try:
+            shutil.copyfile(self.source, candidate)
+            tagger = Tagger.load(candidate)
+            tagger.tag(["Defence ministers meet in Brussels"])
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with the file, keep serving the old one
+            candidate.unlink(missing_ok=True)
+            message = str(exc).replace(str(candidate), str(self.source))
+            if isinstance(exc, OSError):
+                message = f"{self.source}: cannot read the model file ({exc.strerror or exc})"
+            raise ModelError(message if isinstance(exc, (ModelError, OSError))
+                             else f"{self.source}: the model failed a test run ({type(exc).__name__}: {message})") from None
+        previous, self.current, self.version = self.current, candidate, tagger.version
+        for old in self.folder.glob("model-*.npz"):
+            if old not in (self.current, previous):
+                old.unlink(missing_ok=True)
+        return self.version
+
+
+class ReloadingArbiter(Arbiter):
+    """Gunicorn's master, but SIGHUP first validates the new model and refuses a broken one."""
+
+    def handle_hup(self) -> None:
+        snapshots: ModelSnapshots = self.app.snapshots
+        try:
+            version = snapshots.refresh()
+        except ModelError as exc:
+            self.log.error("reload refused, still serving model %s: %s", snapshots.version, exc)
+            return
+        self.log.info("model %s passed its test load; reloading workers gracefully", version)
+        super().handle_hup()
+
+
+class ServiceApplication(BaseApplication):
+    """The newstagger app under gunicorn sync workers, each loading the current model snapshot."""
+
+    def __init__(self, settings: dict[str, Any], workdir: Path):
+        self.settings = settings
+        self.snapshots = ModelSnapshots(settings["model"], workdir)
+        super().__init__()
+
+    def load_config(self) -> None:
+        options = {"bind": f"{self.settings['host']}:{self.settings['port']}",
+                   "workers": self.settings["workers"], "worker_class": "sync",
+                   "accesslog": None, "errorlog": "-", "loglevel": self.settings["log_level"],
+                   "timeout": 60, "graceful_timeout": 30, "proc_name": "newstagger",
+                   "child_exit": _child_exit, "control_socket_disable": True}
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        _configure_logging(self.settings["log_level"])
+        from .service import create_app
+
+        return create_app({**self.settings, "model": str(self.snapshots.current)})
+
+    def run(self) -> None:
+        ReloadingArbiter(self).run()
+
+
+def run_server(settings: dict[str, Any]) -> None:
+    """Validate the model, then serve until stopped; raise ModelError if the model is unusable."""
+    workdir = Path(tempfile.mkdtemp(prefix="newstagger-serve-"))
+    master = os.getpid()
+    try:
+        (workdir / "metrics").mkdir()
+        # Set before any worker imports prometheus_client, so counters are summed over workers.
+        os.environ[MULTIPROC_ENV] = str(workdir / "metrics")
+        app = ServiceApplication(settings, workdir)
+        version = app.snapshots.refresh()
+        print(f"newstagger: serving model {version} from {settings['model']} on "
+              f"http://{settings['host']}:{settings['port']} with {settings['workers']} workers "
+              f"(pid {master}; kill -HUP {master} reloads the model)", file=sys.stderr, flush=True)
+        app.run()
+    finally:
+        # Workers leave through this frame too (gunicorn exits them with SystemExit): only the master cleans up.
+        if os.getpid() == master:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    path = os.environ.get(MULTIPROC_ENV)
+    if path:
+        multiprocess.mark_process_dead(worker.pid, path)
+
+
+def _configure_logging(level: str) -> None:
+    logger = logging.getLogger("newstagger")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False

@@ -1,0 +1,150 @@
+"""The real `newstagger serve` process on a loopback port, talked to with requests."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+HEADLINE = {"text": "India signs deal for Rafale jets"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _newstagger() -> str:
+    return str(Path(sys.executable).with_name("newstagger")) if Path(sys.executable).with_name(
+        "newstagger").exists() else shutil.which("newstagger")
+
+
+def _wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _version(base: str) -> str:
+    return requests.get(f"{base}/model", timeout=5).json()["version"]
+
+
+@pytest.fixture
+def server(tmp_path, tiny_model_path):
+    """Start `newstagger serve` with a copy of the tiny model; yield (base url, process, model, log)."""
+    model = tmp_path / "model.npz"
+    shutil.copyfile(tiny_model_path, model)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([_newstagger(), "serve", "--model", str(model), "--port", str(port),
+                                 "--workers", "2"], stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until(lambda: proc.poll() is None and requests.get(f"{base}/ready", timeout=2).ok, 30, "the server")
+        yield base, proc, model, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _new_version_of(model: Path, tiny_model_path: Path) -> str:
+    """Write a model with another version to `model`, atomically; return that version."""
+    from newstagger import Tagger
+
+    tagger = Tagger.load(tiny_model_path)
+    tagger.card = dict(tagger.card, created_at="2000-01-01T00:00:00+00:00")
+    staged = tagger.save(model.with_name("staged.npz"))
+    os.replace(staged, model)
+    return tagger.version
+
+
+def test_serves_the_api_over_real_http(server, tiny_tagger):
+    base, _, _, log = server
+    response = requests.post(f"{base}/classify", json=HEADLINE, headers={"X-Request-ID": "e2e-1"}, timeout=5)
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "e2e-1"
+    assert response.json()["labels"] == tiny_tagger.tag([HEADLINE["text"]])[0]["labels"]
+    assert requests.get(f"{base}/nowhere", timeout=5).json()["error"]["code"] == "not_found"
+    assert requests.post(f"{base}/classify", data="x", timeout=5).status_code == 415
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    assert 'route="/classify",status="200"' in metrics
+    _wait_until(lambda: '"request_id": "e2e-1"' in log.read_text(errors="replace"), 5, "the request log line")
+
+
+def test_hot_reload_under_continuous_requests_drops_nothing(server, tiny_model_path):
+    base, proc, model, _ = server
+    old = _version(base)
+    failures: list[str] = []
+    versions: set[str] = set()
+    sent = [0]
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                r = requests.post(f"{base}/classify", json=HEADLINE, timeout=30)
+                if r.status_code != 200:
+                    failures.append(f"status {r.status_code}")
+                else:
+                    versions.add(r.json()["model_version"])
+            except requests.RequestException as exc:
+                failures.append(repr(exc))
+            sent[0] += 1
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        new = _new_version_of(model, tiny_model_path)
+        assert new != old
+        proc.send_signal(signal.SIGHUP)
+        _wait_until(lambda: _version(base) == new and new in versions, 30, "the new model")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == [] and sent[0] > 50
+    assert {old, new} <= versions
+
+
+def test_reload_with_a_broken_model_keeps_the_old_one(server):
+    base, proc, model, log = server
+    old = _version(base)
+    model.write_bytes(b"not a model at all")
+    proc.send_signal(signal.SIGHUP)
+    _wait_until(lambda: "reload refused" in log.read_text(errors="replace"), 10, "the refusal in the log")
+    time.sleep(0.5)
+    assert proc.poll() is None
+    assert _version(base) == old
+    assert requests.post(f"{base}/classify", json=HEADLINE, timeout=5).status_code == 200
+
+
+def test_serve_fails_cleanly_on_a_bad_model(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"junk")
+    done = subprocess.run([_newstagger(), "serve", "--model", str(bad), "--port", str(_free_port())],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Error:" in done.stderr and "bad.npz" in done.stderr and "Traceback" not in done.stderr
