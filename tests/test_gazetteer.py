@@ -90,3 +90,21 @@ def test_model_with_gazetteer_explains_the_hit(tiny_data, tmp_path):
     assert "asia" in result["labels"]["region"]
     terms = [t for t, _ in result["explanation"]["region"]["asia"]]
     assert any(t.startswith('"Islamabad" → PK') for t in terms), terms
+
+
+def test_a_curated_code_may_not_redefine_a_country(tmp_path):
+    import shutil
+
+    from newstagger.errors import DataError
+
+    folder = tmp_path / "gazetteer"
+    shutil.copytree(SEEDS_GAZETTEER, folder)
+    with (folder / "places.tsv").open("a", encoding="utf-8") as fh:
+        fh.write("African Union\tAU\tafrica\n")  # AU is Australia's code
+    with pytest.raises(DataError, match="places.tsv:.*'AU' is a country code"):
+        load_gazetteer(folder)
+
+
+def test_australia_stays_in_oceania(matcher):
+    [hit] = matcher.matches("Sydney swelters")
+    assert hit.regions == ("oceania",)

@@ -5,12 +5,11 @@ travels inside the model file, so a model always matches with the names it was t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ahocorasick
 
-KINDS = ("country", "demonym", "city", "admin", "place")
 
 
 @dataclass(frozen=True)
@@ -96,10 +95,14 @@ class Matcher:
         return out
 
     def _vetoed(self, text: str, start: int, end: int, name: str) -> bool:
-        before = text[:start].split()[-1:] or [""]
-        after = text[end:].split()[:1] or [""]
-        return (before[0].strip("\"'“‘(") in self.gazetteer.veto_before.get(name, ())
-                or after[0].strip("\"'”’),.;:") in self.gazetteer.veto_after.get(name, ()))
+        vetoes_before = self.gazetteer.veto_before.get(name)
+        vetoes_after = self.gazetteer.veto_after.get(name)
+        if not (vetoes_before or vetoes_after):  # most names have no veto: skip the look-around
+            return False
+        before = text[max(0, start - 40):start].split()[-1:] or [""]
+        after = text[end:end + 40].split()[:1] or [""]
+        return (before[0].strip("\"'“‘(") in (vetoes_before or ())
+                or after[0].strip("\"'”’),.;:") in (vetoes_after or ()))
 
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
         names, regions = self.gazetteer.names, self.gazetteer.regions
@@ -112,7 +115,20 @@ class Matcher:
             code = next((c for c in codes if c in sure), codes[0])
             hits.append(Hit(name, start, code, names[name]["kind"], tuple(regions.get(code, ())),
                             start < title_end))
+        return _mark_stray_towns(hits)
+
+
+def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:
+    """Re-kind city and admin hits whose country the text never names while naming others.
+
+    "Palma" beside "Mozambique" is more likely a town there than Mallorca's capital; a separate
+    feature lets the model learn how far to trust such hits instead of a rule deciding.
+    """
+    named = {h.code for h in hits if h.kind in ("country", "demonym", "place")}
+    if not named:
         return hits
+    return [replace(h, kind=f"stray-{h.kind}") if h.kind in ("city", "admin") and h.code not in named else h
+            for h in hits]
 
 
 def _boundary(text: str, i: int) -> bool:

@@ -26,9 +26,9 @@ from .features import FittedFeatures, build_column_transformer, default_blocks, 
 from .heads import Head, platt
 from .taxonomy import Taxonomy
 
-HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "max_iter": 1000}
-THRESHOLD_RANGE = (0.05, 0.95)
-MIN_POSITIVES_TO_TUNE = 3
+HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
+THRESHOLD_RANGE = (0.01, 0.95)
+MIN_POSITIVES_TO_TUNE = 1
 Progress = Callable[[str], None]
 
 
