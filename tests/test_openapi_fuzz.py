@@ -46,7 +46,8 @@ def test_operation_conforms_to_the_spec(api_schema, label, mode):
     strategy = operation.as_strategy(generation_mode=mode)
 
     @given(case=strategy)
-    @settings(max_examples=EXAMPLES.get(label, 5), deadline=None, database=None,
+    # derandomize: CI must not depend on luck; deeper random runs are a matter of raising EXAMPLES.
+    @settings(max_examples=EXAMPLES.get(label, 5), deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def run(case):
         response = case.call_and_validate()

@@ -149,6 +149,8 @@ BAD_REQUESTS = [
     ("empty-text", "POST", "/classify", {"text": ""}, None, 422, "empty_text"),
     ("blank-text", "POST", "/classify", {"text": " \n\t"}, None, 422, "empty_text"),
     ("empty-title-and-body", "POST", "/classify", {"title": "", "body": ""}, None, 422, "empty_text"),
+    ("empty-title-with-body", "POST", "/classify", {"title": " ", "body": "Some body"}, None, 422, "empty_text"),
+    ("blank-in-unicode", "POST", "/classify", {"text": "\u00a0\u2003\ufeff"}, None, 422, "empty_text"),
     ("body-not-string", "POST", "/classify", {"title": "x", "body": None}, None, 422, "invalid_request"),
     ("text-and-title", "POST", "/classify", {"text": "a", "title": "b"}, None, 422, "invalid_request"),
     ("unknown-field", "POST", "/classify", {"text": "a", LONG: 1}, None, 422, "invalid_request"),

@@ -10,12 +10,13 @@ vocabulary and idf arrays, so the same maths runs without unpickling anything.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 if TYPE_CHECKING:
     from .gazetteer import Matcher
@@ -76,6 +77,14 @@ class FittedFeatures:
         sizes = [len(v.vocabulary_) for v in vectorizers]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._terms: dict[int, list[str]] = {}
+        for vec in vectorizers:
+            if vec.norm != "l2":
+                raise ValueError(f"feature blocks must use the l2 norm, not {vec.norm!r}")
+        self._plan = [(b["column"], v.build_analyzer(), v.vocabulary_, int(o))
+                      for b, v, o in zip(blocks, vectorizers, self.offsets)]
+        self._idf = np.concatenate([v.idf_ if v.use_idf else np.ones(n) for v, n in zip(vectorizers, sizes)])
+        self._sublinear = np.concatenate([np.full(n, v.sublinear_tf) for v, n in zip(vectorizers, sizes)])
+        self._block_weight = np.concatenate([np.full(n, b["weight"]) for b, n in zip(blocks, sizes)])
 
     @classmethod
     def from_column_transformer(cls, ct: ColumnTransformer, blocks: list[dict]) -> "FittedFeatures":
@@ -100,36 +109,37 @@ class FittedFeatures:
         return int(self.offsets[-1])
 
     def transform(self, inputs: np.ndarray) -> sparse.csr_matrix:
-        """Vectorize two-column inputs into one weighted CSR matrix."""
-        parts = []
-        for block, vec in zip(self.blocks, self.vectorizers):
-            X = self._tfidf(vec, inputs[:, block["column"]])
-            parts.append(X if block["weight"] == 1.0 else X * block["weight"])
-        return sparse.hstack(parts, format="csr", dtype=np.float32)
+        """Vectorize two-column inputs into one weighted CSR matrix.
 
-    @staticmethod
-    def _tfidf(vec: TfidfVectorizer, texts: np.ndarray) -> sparse.csr_matrix:
-        """TfidfVectorizer.transform's maths without its per-call input validation.
-
-        The vectorizer's own counting runs unchanged; the weighting (sublinear tf, idf, l2 norm) is
-        the three lines TfidfTransformer applies. Its input checks cost about 1.5 ms a call, which a
-        one-headline request would otherwise pay three times. tests/test_model.py pins the result
-        to the fitted scikit-learn pipeline's.
+        Each block's own analyzer and vocabulary count the terms; the weighting is TfidfVectorizer's
+        (sublinear tf, idf, l2 norm per block), applied to all blocks at once. Going through
+        TfidfVectorizer.transform instead costs about 1.5 ms of input checks per block and call,
+        which a one-headline request would pay three times. tests/test_model.py pins the result to
+        the fitted scikit-learn pipeline's.
         """
-        X = CountVectorizer.transform(vec, texts)
-        data = X.data
-        if vec.sublinear_tf:
-            np.log(data, out=data)
-            data += 1.0
-        if vec.use_idf:
-            data *= vec.idf_[X.indices]
-        if vec.norm == "l2":
-            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-            norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=X.shape[0]))
-            data /= np.where(norms > 0, norms, 1.0)[rows]
-        elif vec.norm is not None:
-            raise ValueError(f"unsupported norm {vec.norm!r}")
-        return X
+        columns: list[int] = []
+        counts: list[int] = []
+        segments: list[int] = []   # one segment per (document, block): the unit of the l2 norm
+        indptr = [0]
+        segment = 0
+        for row in inputs:
+            for column, analyze, vocabulary, offset in self._plan:
+                found = Counter(j for j in map(vocabulary.get, analyze(row[column])) if j is not None)
+                keys = sorted(found)
+                columns.extend(j + offset for j in keys)
+                counts.extend(found[j] for j in keys)
+                segments.extend([segment] * len(keys))
+                segment += 1
+            indptr.append(len(columns))
+        cols = np.asarray(columns, dtype=np.int64)
+        tf = np.asarray(counts, dtype=np.float64)
+        tf = np.where(self._sublinear[cols], 1.0 + np.log(tf), tf)
+        weights = tf * self._idf[cols]
+        seg = np.asarray(segments, dtype=np.int64)
+        norms = np.sqrt(np.bincount(seg, weights=weights * weights, minlength=segment))
+        weights = weights / norms[seg] * self._block_weight[cols]
+        return sparse.csr_matrix((weights.astype(np.float32), cols, np.asarray(indptr)),
+                                 shape=(len(inputs), self.n_features))
 
     def feature_name(self, index: int) -> tuple[str, str]:
         """Return (block name, term) for a column of the matrix."""

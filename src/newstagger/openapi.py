@@ -4,6 +4,7 @@ from __future__ import annotations
 from apispec import APISpec
 
 from . import __version__
+from .service_requests import BLANK_CHARS
 
 _ERR = {"$ref": "#/components/responses/Error"}
 _EXPLANATION = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
@@ -14,7 +15,7 @@ _EXPLANATION = {"type": "object", "additionalProperties": {"type": "object", "ad
 def _text(max_chars: int, *, non_blank: bool) -> dict:
     schema: dict = {"type": "string", "maxLength": max_chars}
     if non_blank:
-        schema.update(minLength=1, pattern=r"\S")
+        schema.update(minLength=1, pattern=f"[^{BLANK_CHARS}]")
     return schema
 
 

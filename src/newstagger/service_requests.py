@@ -1,11 +1,18 @@
 """Validate a /classify body into texts; errors name the field, never echo its value."""
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass
 
 from .documents import compose_text
 from .service_errors import ApiError
+
+# Blank means only these characters: the whitespace of JSON Schema's (ECMA-262) regular
+# expressions, spelled out so that the spec's pattern and this check agree exactly.
+BLANK_CHARS = "\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BLANK = re.compile(f"[{BLANK_CHARS}]*")
 
 _SINGLE_KEYS = {"text", "title", "body", "explain"}
 _DOC_KEYS = {"id", "text", "title", "body"}
@@ -64,12 +71,15 @@ def _text_of(obj: dict, where: str, max_text_chars: int) -> str:
         text = _string(obj, "text", where)
     elif "title" in obj:
         body = _string(obj, "body", where) if "body" in obj else ""
-        text = compose_text(_string(obj, "title", where), body)
+        title = _string(obj, "title", where)
+        if _BLANK.fullmatch(title):  # the spec asks for a title with a visible character
+            raise ApiError(422, "empty_text", f"{where}: the title is empty")
+        text = compose_text(title, body)
     else:
         raise _invalid(f"{where}: needs 'text' or 'title'")
     if len(text) > max_text_chars:
         raise ApiError(413, "text_too_long", f"{where}: the text has {len(text)} characters; the limit is {max_text_chars}")
-    if not text.strip():
+    if _BLANK.fullmatch(text):
         raise ApiError(422, "empty_text", f"{where}: the text is empty")
     return text
 
