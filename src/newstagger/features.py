@@ -117,29 +117,31 @@ class FittedFeatures:
         which a one-headline request would pay three times. tests/test_model.py pins the result to
         the fitted scikit-learn pipeline's.
         """
+        if len(inputs) == 0:
+            return sparse.csr_matrix((0, self.n_features), dtype=np.float32)
         columns: list[int] = []
         counts: list[int] = []
-        segments: list[int] = []   # one segment per (document, block): the unit of the l2 norm
-        indptr = [0]
-        segment = 0
+        lengths: list[int] = []    # entries per (document, block): the unit of the l2 norm
         for row in inputs:
-            for column, analyze, vocabulary, offset in self._plan:
-                found = Counter(j for j in map(vocabulary.get, analyze(row[column])) if j is not None)
-                keys = sorted(found)
-                columns.extend(j + offset for j in keys)
-                counts.extend(found[j] for j in keys)
-                segments.extend([segment] * len(keys))
-                segment += 1
-            indptr.append(len(columns))
-        cols = np.asarray(columns, dtype=np.int64)
+            for column, analyze, vocabulary, _ in self._plan:
+                found = Counter(map(vocabulary.get, analyze(row[column])))
+                found.pop(None, None)  # terms outside the vocabulary
+                columns.extend(found)
+                counts.extend(found.values())
+                lengths.append(len(found))
+        n_docs, n_segments = len(inputs), len(lengths)
+        segment = np.repeat(np.arange(n_segments), lengths)
+        offsets = np.tile([offset for *_, offset in self._plan], n_docs)
+        cols = np.asarray(columns, dtype=np.int64) + np.repeat(offsets, lengths)
         tf = np.asarray(counts, dtype=np.float64)
         tf = np.where(self._sublinear[cols], 1.0 + np.log(tf), tf)
         weights = tf * self._idf[cols]
-        seg = np.asarray(segments, dtype=np.int64)
-        norms = np.sqrt(np.bincount(seg, weights=weights * weights, minlength=segment))
-        weights = weights / norms[seg] * self._block_weight[cols]
-        return sparse.csr_matrix((weights.astype(np.float32), cols, np.asarray(indptr)),
-                                 shape=(len(inputs), self.n_features))
+        norms = np.sqrt(np.bincount(segment, weights=weights * weights, minlength=n_segments))
+        weights = weights / norms[segment] * self._block_weight[cols]
+        indptr = np.concatenate([[0], np.cumsum(np.reshape(lengths, (n_docs, -1)).sum(axis=1))])
+        X = sparse.csr_matrix((weights.astype(np.float32), cols, indptr), shape=(n_docs, self.n_features))
+        X.sort_indices()
+        return X
 
     def feature_name(self, index: int) -> tuple[str, str]:
         """Return (block name, term) for a column of the matrix."""
