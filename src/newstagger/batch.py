@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from .batch_discovery import chunks, discover
-from .batch_output import Sink, csv_columns, errors_path, partial_path
+from .batch_output import Sink, csv_columns, errors_path, format_records, partial_path
 from .batch_readers import NOTE_KINDS, read_file
 from .documents import compose_text
 from .errors import NewstaggerError
@@ -52,8 +52,12 @@ class Summary:
 
 
 def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, list[str]],
-              max_bytes: int) -> tuple[list[dict], list[dict], int]:
-    """Read and tag a chunk of files; return (records, errors, files read). Runs in a worker."""
+              max_bytes: int, fmt: str, columns: list[str]) -> tuple[list[tuple], list[dict], int]:
+    """Read and tag a chunk of files; return (records, errors, files read). Runs in a worker.
+
+    Each record comes back as (path, id, its output line): formatting here, in the workers,
+    keeps the parent's single core free for writing.
+    """
     tagger = _tagger(model_path)
     records, errors, texts = [], [], []
     for rel in rels:
@@ -66,7 +70,8 @@ def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, l
                 texts.append(compose_text(item.title, item.body))
     for record, tags in zip(records, tagger.tag(texts) if texts else []):
         record.update(labels=tags["labels"], scores=tags["scores"])
-    return records, errors, len(rels)
+    lines = [(r["path"], r["id"], format_records([r], fmt, columns)) for r in records]
+    return lines, errors, len(rels)
 
 
 def init_worker(model_path: str, parent_pid: int) -> None:
@@ -126,7 +131,7 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
                         out and partial_path(errors_path(out))) if p]
     files, problems = discover(root, include, exclude, skip)
     _report(sink, summary, [], problems, stream_errors=out is None)
-    tasks = _tasks(str(root), files, sink, chunk_files, max_bytes)
+    tasks = [(*task, fmt, sink.columns) for task in _tasks(str(root), files, sink, chunk_files, max_bytes)]
     bar = _bar(len(files), progress)
     bar.update(len(files) - sum(len(t[1]) for t in tasks))
     try:
@@ -178,7 +183,7 @@ def _tasks(root: str, files: list[tuple[str, int]], sink: Sink, chunk_files: int
     return tasks
 
 
-def _report(sink: Sink, summary: Summary, records: list[dict], errors: list[dict], *, stream_errors: bool) -> None:
+def _report(sink: Sink, summary: Summary, records: list[tuple], errors: list[dict], *, stream_errors: bool) -> None:
     sink.add(records, errors)
     summary.documents += len(records)
     summary.errors.update(e["kind"] for e in errors)

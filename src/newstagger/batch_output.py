@@ -68,17 +68,20 @@ class Sink:
         if self.records.tell() == 0 and fmt == "csv":
             self._write(self.records, _header(columns))
 
-    def add(self, records: list[dict], errors: list[dict]) -> None:
-        """Write one chunk's errors, then its records (so a crash in between only repeats work)."""
+    def add(self, records: list[tuple[str, str, str]], errors: list[dict]) -> None:
+        """Write one chunk's errors, then its records (so a crash in between only repeats work).
+
+        A record is (path, id, its formatted line); one already written (a retried task) is dropped.
+        """
         fresh = [e for e in errors if _key(e) not in self.error_keys]
         self.error_keys.update(_key(e) for e in fresh)
         if self.errors is not None and fresh:
             self._write(self.errors, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in fresh))
-        new = [r for r in records if r["id"] not in self.done.get(r["path"], ())]
-        for r in new:
-            self.done.setdefault(r["path"], set()).add(r["id"])
+        new = [(path, doc_id, line) for path, doc_id, line in records if doc_id not in self.done.get(path, ())]
+        for path, doc_id, _ in new:
+            self.done.setdefault(path, set()).add(doc_id)
         if new:
-            self._write(self.records, format_records(new, self.fmt, self.columns))
+            self._write(self.records, "".join(line for *_, line in new))
 
     def finish(self) -> None:
         """Flush to disk and rename: errors file first, then OUT, so OUT implies a complete run."""
