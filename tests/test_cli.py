@@ -71,3 +71,20 @@ def test_classify_with_missing_model_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["classify", "hello", "--model", str(tmp_path / "none.npz")])
     assert result.exit_code == 1
     assert "model file not found" in result.output and "Traceback" not in result.output
+
+
+def test_serve_trains_the_default_model_on_first_run(runner, tmp_path, monkeypatch):
+    """The quick start: `newstagger serve` in a checkout with seeds/ but no model trains one first."""
+    from newstagger import serve as serve_module
+
+    from .conftest import write_tiny_corpus
+
+    write_tiny_corpus(tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSTAGGER_MODEL", raising=False)
+    started = {}
+    monkeypatch.setattr(serve_module, "run_server", lambda cfg: started.update(cfg))
+    result = runner.invoke(main, ["serve", "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "models" / "newstagger.npz").exists()
+    assert started["model"].endswith("models/newstagger.npz") and started["port"] == 8765
