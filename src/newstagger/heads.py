@@ -19,10 +19,6 @@ class Head:
     thresholds: np.ndarray    # (n_labels,) probability at or above which a label is assigned
     exclusive: bool = False   # every training document had exactly one label: predict the top one
 
-    def probabilities(self, X: sparse.csr_matrix) -> np.ndarray:
-        """Return calibrated probabilities, shape (n_docs, n_labels)."""
-        return platt(self.decision(X), self.calibration)
-
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef.T) + self.intercept
 

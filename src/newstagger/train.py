@@ -71,7 +71,7 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
     heads, report = [], {}
     for facet in taxonomy.facets:
         head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
-                                        scores[facet.name], targets[facet.name])
+                                        scores[facet.name], targets[facet.name], features.n_features)
         heads.append(head)
         report[facet.name] = facet_metrics
     return features, heads, {"hyperparameters": params, "cross_validation": report, "folds": folds,
@@ -126,9 +126,9 @@ def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tupl
 
 
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
-              gold: np.ndarray) -> tuple[Head, dict]:
+              gold: np.ndarray, n_features: int) -> tuple[Head, dict]:
     """Build a facet's head from its final classifier and its cross-validated scores."""
-    coef, intercept = _weights(clf, len(labels))
+    coef, intercept = _weights(clf, len(labels), n_features)
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
     cv_probs = platt(cv_scores, calibration)
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
@@ -143,10 +143,7 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     return head, metrics
 
 
-def _weights(clf: OneVsRestClassifier, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
-    n_features = clf.estimators_[0].coef_.shape[1] if hasattr(clf.estimators_[0], "coef_") else None
-    if n_features is None:
-        n_features = next((e.coef_.shape[1] for e in clf.estimators_ if hasattr(e, "coef_")), 0)
+def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     coef = np.zeros((n_labels, n_features), dtype=np.float32)
     intercept = np.zeros(n_labels, dtype=np.float64)
     for i, est in enumerate(clf.estimators_):
