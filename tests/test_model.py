@@ -151,3 +151,14 @@ def test_save_is_atomic_and_leaves_no_temp_files(tiny_tagger, tmp_path, monkeypa
         tiny_tagger.save(target)
     assert target.read_bytes() == b"previous model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_saved_model_has_ordinary_file_permissions(tiny_tagger, tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = tiny_tagger.save(tmp_path / "perm.npz")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

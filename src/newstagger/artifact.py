@@ -41,11 +41,18 @@ def write_model(path: str | Path, card: dict, arrays: dict[str, np.ndarray], ext
             np.savez(fh, **payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; a model is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_model(path: str | Path) -> tuple[dict, dict[str, np.ndarray], dict[str, object]]:
