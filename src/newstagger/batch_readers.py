@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .documents import BODY_FIELDS, TITLE_FIELDS
+from .documents import BODY_FIELDS, TITLE_FIELDS, first_field
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 BINARY_SNIFF = 8192          # bytes looked at for NUL when deciding a file is binary
@@ -168,7 +168,7 @@ def _add_record(rec: object, rel: str, line: int, result: FileResult, *, default
     if not isinstance(rec, dict):
         result.problems.append(Problem(kind, f"{prefix}expected a JSON object, got {type(rec).__name__}", line))
         return
-    title, body = _first(rec, TITLE_FIELDS), _first(rec, BODY_FIELDS)
+    title, body = first_field(rec, TITLE_FIELDS), first_field(rec, BODY_FIELDS)
     if not isinstance(title, str) or not isinstance(body, str) or not (title.strip() or body.strip()):
         result.problems.append(Problem(kind, f"{prefix}no text: expected a string 'title'/'headline' or "
                                              f"'body'/'text'/'lede'/'description'", line))
@@ -178,13 +178,6 @@ def _add_record(rec: object, rel: str, line: int, result: FileResult, *, default
         doc_id = default_id  # ids must be unique within the file; a repeated one falls back to the position
     result.ids.add(doc_id)
     result.items.append(Item(doc_id, title.strip() or body.strip().partition("\n")[0], body.strip()))
-
-
-def _first(rec: dict, names: tuple[str, ...]) -> object:
-    for name in names:
-        if rec.get(name) not in (None, ""):
-            return rec[name]
-    return ""
 
 
 READERS: dict[str, Callable[[str, str, FileResult], None]] = {

@@ -101,7 +101,8 @@ def _csv_records(file: Path, raw: str) -> list[tuple[int, dict]]:
     return out
 
 
-def _first(rec: dict, names: tuple[str, ...]) -> object:
+def first_field(rec: dict, names: tuple[str, ...]) -> object:
+    """Return the first non-empty value among the given field names (aliases), else ""."""
     for name in names:
         if rec.get(name) not in (None, ""):
             return rec[name]
@@ -109,7 +110,7 @@ def _first(rec: dict, names: tuple[str, ...]) -> object:
 
 
 def _to_document(rec: dict, where: str, taxonomy: Taxonomy | None) -> Document:
-    title, body = _first(rec, TITLE_FIELDS), _first(rec, BODY_FIELDS)
+    title, body = first_field(rec, TITLE_FIELDS), first_field(rec, BODY_FIELDS)
     if not isinstance(title, str) or not title.strip():
         raise DataError(f"{where}: no title (expected a non-empty 'title' or 'headline')")
     if not isinstance(body, str):
