@@ -71,6 +71,40 @@ def test_runtime_matches_the_scikit_learn_pipeline(tiny_data, tiny_tagger):
         np.testing.assert_allclose(head.decision(X_runtime), pipe.decision_function(inputs), atol=1e-4)
 
 
+TRICKY_TEXTS = ["Défense: l'État signe — naïve café ŝ", "a b c  x\ty\u3000z\n\nA-B --c d- -e f--g x_y _ __a",
+                "Rafale Rafale RAFALE rafale jets jets", "", "zzzz qqqq", "Ó I-Ó co-operation 9/11 F-35A's ’s",
+                "India signs a deal to buy Rafale jets", "India signs a deal to buy Rafale jets"]
+
+
+@pytest.mark.parametrize("texts", [TRICKY_TEXTS, TRICKY_TEXTS[:1], TRICKY_TEXTS[2:3], TRICKY_TEXTS[3:4], []],
+                         ids=["batch", "one", "repeats", "empty-text", "no-texts"])
+def test_runtime_features_match_the_column_transformer(tiny_data, tiny_tagger, texts):
+    """Own counting (per-word cache, word n-grams, one-row path) = TfidfVectorizer's, to float32 precision."""
+    docs = read_documents([tiny_data], tiny_tagger.taxonomy)
+    params = hyperparameters(False)
+    pipe = build_pipeline(params).fit(model_inputs([d.text for d in docs], None),
+                                      label_matrix([d.labels["theme"] for d in docs],
+                                                   tiny_tagger.heads[1].labels).astype(int))
+    inputs = model_inputs(texts, None)
+    for _ in range(2):  # the second pass reads the word cache the first one filled
+        ours = tiny_tagger.features.transform(inputs).toarray()
+        if texts:
+            np.testing.assert_allclose(ours, pipe.named_steps["features"].transform(inputs).toarray(), atol=1e-6)
+        assert ours.shape == (len(texts), tiny_tagger.features.n_features)
+
+
+def test_word_token_pattern_finds_the_classic_tokens():
+    """The faster token pattern finds exactly the tokens of the usual hyphen-aware one."""
+    import re
+
+    from newstagger.features import WORD_TOKENS
+
+    classic = re.compile(r"(?u)\b\w[\w\-]*\w\b|\b\w\b")
+    ours = re.compile(WORD_TOKENS)
+    for text in TRICKY_TEXTS + ["-a- --b-- c-d-e- ab- a-- - -- a", "ﬁnal ﬁ ｆｕｌｌ 一带一路 وزارة الدفاع", "x-\ny -z"]:
+        assert ours.findall(text) == classic.findall(text), text
+
+
 def test_card_describes_the_model(tiny_tagger):
     card = tiny_tagger.card
     assert card["format_version"] == 1

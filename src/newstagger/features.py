@@ -2,7 +2,7 @@
 
 Three blocks, each a stock TfidfVectorizer:
   word      word 1-2 grams of the text
-  char      character 2-5 grams inside word boundaries (robust to spelling and inflection)
+  char      character 3-5 grams inside word boundaries (robust to spelling and inflection)
   gazetteer tokens naming the countries and regions the gazetteer found in the text
 
 Training builds them into a ColumnTransformer; a saved model rebuilds each vectorizer from its
@@ -10,8 +10,9 @@ vocabulary and idf arrays, so the same maths runs without unpickling anything.
 """
 from __future__ import annotations
 
-from collections import Counter
-from typing import TYPE_CHECKING, Iterable, Sequence
+from array import array
+from itertools import repeat
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -23,8 +24,12 @@ if TYPE_CHECKING:
 
 TEXT_COLUMN, GAZETTEER_COLUMN = 0, 1
 # JSON-friendly vectorizer specs; the one place feature hyper-parameters live.
+# Word tokens: runs of word characters, hyphenated compounds kept whole ("mutual-defence", "F-35"),
+# one-letter words kept. The same tokens as r"(?u)\b\w[\w\-]*\w\b|\b\w\b" (tests/test_model.py
+# checks), found a third faster.
+WORD_TOKENS = r"(?u)\w+(?:-+\w+)*"
 WORD_SPEC = {"analyzer": "word", "ngram_range": [1, 2], "min_df": 2, "sublinear_tf": True,
-             "strip_accents": "unicode", "token_pattern": r"(?u)\b\w[\w\-]*\w\b|\b\w\b"}
+             "strip_accents": "unicode", "token_pattern": WORD_TOKENS}
 CHAR_SPEC = {"analyzer": "char_wb", "ngram_range": [3, 5], "min_df": 2, "sublinear_tf": True,
              "strip_accents": "unicode", "max_features": 250000}
 GAZETTEER_SPEC = {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False,
@@ -67,6 +72,17 @@ def model_inputs(texts: Iterable[str], matcher: "Matcher | None") -> np.ndarray:
     return rows
 
 
+class WeightedTerms(NamedTuple):
+    """Rows of the feature matrix as CSR's arrays: row i is columns/weights[indptr[i]:indptr[i+1]]."""
+
+    indptr: np.ndarray
+    columns: np.ndarray
+    weights: np.ndarray
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.columns[self.indptr[i]:self.indptr[i + 1]], self.weights[self.indptr[i]:self.indptr[i + 1]]
+
+
 class FittedFeatures:
     """The fitted blocks of a saved model, applied exactly as the ColumnTransformer applied them."""
 
@@ -80,11 +96,13 @@ class FittedFeatures:
         for vec in vectorizers:
             if vec.norm != "l2":
                 raise ValueError(f"feature blocks must use the l2 norm, not {vec.norm!r}")
-        self._plan = [(b["column"], v.build_analyzer(), v.vocabulary_, int(o))
-                      for b, v, o in zip(blocks, vectorizers, self.offsets)]
+        self._counters = [_block_counter(b["column"], v, int(o))
+                          for b, v, o in zip(blocks, vectorizers, self.offsets)]
         self._idf = np.concatenate([v.idf_ if v.use_idf else np.ones(n) for v, n in zip(vectorizers, sizes)])
         self._sublinear = np.concatenate([np.full(n, v.sublinear_tf) for v, n in zip(vectorizers, sizes)])
         self._block_weight = np.concatenate([np.full(n, b["weight"]) for b, n in zip(blocks, sizes)])
+        self._block_of = np.repeat(np.arange(len(blocks)), sizes)
+        self._all_sublinear = bool(self._sublinear.all())
 
     @classmethod
     def from_column_transformer(cls, ct: ColumnTransformer, blocks: list[dict]) -> "FittedFeatures":
@@ -109,39 +127,46 @@ class FittedFeatures:
         return int(self.offsets[-1])
 
     def transform(self, inputs: np.ndarray) -> sparse.csr_matrix:
-        """Vectorize two-column inputs into one weighted CSR matrix.
+        """Vectorize two-column inputs into one weighted CSR matrix (see weighted_terms)."""
+        terms = self.weighted_terms(inputs)
+        return sparse.csr_matrix((terms.weights.astype(np.float32), terms.columns, terms.indptr),
+                                 shape=(len(inputs), self.n_features))
 
-        Each block's own analyzer and vocabulary count the terms; the weighting is TfidfVectorizer's
-        (sublinear tf, idf, l2 norm per block), applied to all blocks at once. Going through
-        TfidfVectorizer.transform instead costs about 1.5 ms of input checks per block and call,
-        which a one-headline request would pay three times. tests/test_model.py pins the result to
-        the fitted scikit-learn pipeline's.
+    def weighted_terms(self, inputs: np.ndarray) -> "WeightedTerms":
+        """Return each row's weighted terms: the rows of the feature matrix, in CSR's three arrays.
+
+        Each block's analyzer and vocabulary find the terms (the character block through a
+        per-word cache, see _CharWordCounter); the weighting is TfidfVectorizer's (sublinear tf,
+        idf, l2 norm per block), applied to all blocks at once, in numpy only: going through
+        TfidfVectorizer.transform costs about 1.5 ms of input checks per block and call, and each
+        scipy.sparse constructor some 40 us, which a one-headline request would pay several times.
+        tests/test_model.py pins the result to the fitted scikit-learn pipeline's.
         """
-        if len(inputs) == 0:
-            return sparse.csr_matrix((0, self.n_features), dtype=np.float32)
-        columns: list[int] = []
-        counts: list[int] = []
-        lengths: list[int] = []    # entries per (document, block): the unit of the l2 norm
+        found = array("i")            # global column of every term occurrence, -1 if unknown
+        ends = [0]
         for row in inputs:
-            for column, analyze, vocabulary, _ in self._plan:
-                found = Counter(map(vocabulary.get, analyze(row[column])))
-                found.pop(None, None)  # terms outside the vocabulary
-                columns.extend(found)
-                counts.extend(found.values())
-                lengths.append(len(found))
-        n_docs, n_segments = len(inputs), len(lengths)
-        segment = np.repeat(np.arange(n_segments), lengths)
-        offsets = np.tile([offset for *_, offset in self._plan], n_docs)
-        cols = np.asarray(columns, dtype=np.int64) + np.repeat(offsets, lengths)
-        tf = np.asarray(counts, dtype=np.float64)
-        tf = np.where(self._sublinear[cols], 1.0 + np.log(tf), tf)
-        weights = tf * self._idf[cols]
-        norms = np.sqrt(np.bincount(segment, weights=weights * weights, minlength=n_segments))
-        weights = weights / norms[segment] * self._block_weight[cols]
-        indptr = np.concatenate([[0], np.cumsum(np.reshape(lengths, (n_docs, -1)).sum(axis=1))])
-        X = sparse.csr_matrix((weights.astype(np.float32), cols, indptr), shape=(n_docs, self.n_features))
-        X.sort_indices()
-        return X
+            for count_into in self._counters:
+                count_into(row, found)
+            ends.append(len(found))
+        columns = np.frombuffer(found, dtype=np.int32) if found else np.empty(0, np.int32)
+        if len(inputs) == 1:  # one headline per request is the service's common case: fewer numpy calls
+            columns, counts = np.unique(columns[columns >= 0], return_counts=True)
+            segment = self._block_of[columns]
+            return WeightedTerms(np.array([0, len(columns)]), columns, self._weigh(segment, columns, counts))
+        row_of = np.repeat(np.arange(len(inputs), dtype=np.int64), np.diff(ends))
+        keys, counts = np.unique((row_of * self.n_features + columns)[columns >= 0], return_counts=True)
+        row_of, columns = np.divmod(keys, self.n_features)
+        indptr = np.searchsorted(row_of, np.arange(len(inputs) + 1))
+        segment = row_of * len(self.blocks) + self._block_of[columns]
+        return WeightedTerms(indptr, columns, self._weigh(segment, columns, counts))
+
+    def _weigh(self, segment: np.ndarray, columns: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Return the tf-idf weight of each count, l2-normalised per segment (a row's block)."""
+        tf = counts.astype(np.float64)
+        tf = 1.0 + np.log(tf) if self._all_sublinear else np.where(self._sublinear[columns], 1.0 + np.log(tf), tf)
+        weights = tf * self._idf[columns]
+        norms = np.sqrt(np.bincount(segment, weights=weights * weights))
+        return weights / norms[segment] * self._block_weight[columns]
 
     def feature_name(self, index: int) -> tuple[str, str]:
         """Return (block name, term) for a column of the matrix."""
@@ -153,3 +178,83 @@ class FittedFeatures:
         if block not in self._terms:
             self._terms[block] = list(self.vectorizers[block].get_feature_names_out())
         return self._terms[block]
+
+
+def _block_counter(column: int, vectorizer: TfidfVectorizer, offset: int):
+    """Return a function that appends a row's global term columns (-1 if unknown) for one block."""
+    vocabulary = {term: i + offset for term, i in vectorizer.vocabulary_.items()}
+    if vectorizer.analyzer == "char_wb":
+        return _CharWordCounter(column, vectorizer, vocabulary)
+    if vectorizer.analyzer == "word" and vectorizer.stop_words is None and vectorizer.tokenizer is None:
+        return _WordCounter(column, vectorizer, vocabulary)
+    analyze, get, unknown = vectorizer.build_analyzer(), vocabulary.get, repeat(-1)
+
+    def count_into(row, found: array) -> None:
+        found.extend(map(get, analyze(row[column]), unknown))
+    return count_into
+
+
+class _WordCounter:
+    """Word n-grams as TfidfVectorizer's word analyzer makes them, without its per-gram Python loop."""
+
+    def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
+        self.column = column
+        self.preprocess = vectorizer.build_preprocessor()
+        self.tokenize = vectorizer.build_tokenizer()
+        self.min_n, self.max_n = vectorizer.ngram_range
+        self.get = vocabulary.get
+
+    def __call__(self, row, found: array) -> None:
+        tokens = self.tokenize(self.preprocess(row[self.column]))
+        for n in range(self.min_n, self.max_n + 1):
+            grams = tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n))))
+            found.extend(map(self.get, grams, repeat(-1)))
+
+
+class _CharWordCounter:
+    """Character n-grams inside word boundaries, looked up once per distinct word.
+
+    char_wb n-grams never cross a word, so a text's grams are the sum of its words' grams. News
+    repeats its words (Zipf), so caching each word's columns turns hundreds of dictionary look-ups
+    per headline into a few: this block was two thirds of the tagging time.
+    """
+
+    MAX_CACHED_WORDS = 200_000    # about 100 bytes each; the cache starts over when full
+
+    def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
+        self.column = column
+        self.preprocess = vectorizer.build_preprocessor()
+        self.min_n, self.max_n = vectorizer.ngram_range
+        self.vocabulary = vocabulary
+        self.cache: dict[str, array] = {}
+
+    def __call__(self, row, found: array) -> None:
+        cache = self.cache
+        for word in self.preprocess(row[self.column]).split():
+            columns = cache.get(word)
+            if columns is None:
+                columns = self._columns(word)
+            found.extend(columns)
+
+    def _columns(self, word: str) -> array:
+        if len(self.cache) >= self.MAX_CACHED_WORDS:
+            self.cache.clear()
+        get = self.vocabulary.get
+        columns = array("i", (c for c in map(get, char_wb_grams(word, self.min_n, self.max_n)) if c is not None))
+        self.cache[word] = columns
+        return columns
+
+
+def char_wb_grams(word: str, min_n: int, max_n: int) -> list[str]:
+    """Return the character n-grams of one word padded with spaces, as TfidfVectorizer's char_wb does.
+
+    Like scikit-learn, a padded word shorter than n yields itself once, and no longer n follows.
+    """
+    padded = f" {word} "
+    grams = []
+    for n in range(min_n, max_n + 1):
+        if n >= len(padded):
+            grams.append(padded)
+            break
+        grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return grams

@@ -24,15 +24,11 @@ class Head:
 
     def assign(self, probabilities: np.ndarray) -> list[list[int]]:
         """Return, per document, the indices of the assigned labels, highest score first."""
-        out = []
-        for row in probabilities:
-            if self.exclusive:
-                chosen = [int(np.argmax(row))]
-            else:
-                chosen = [int(i) for i in np.flatnonzero(row >= self.thresholds)]
-            out.append(sorted(chosen, key=lambda i: -row[i]))
-        return out
-
+        order = np.argsort(-probabilities, axis=1, kind="stable")
+        if self.exclusive:
+            return order[:, :1].tolist()
+        passed = (probabilities >= self.thresholds).tolist()
+        return [[i for i in row if ok[i]] for row, ok in zip(order.tolist(), passed)]
 
 def platt(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:
     """Map decision scores to probabilities with per-label sigmoid parameters."""
