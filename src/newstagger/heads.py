@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit
 
 
 @dataclass
@@ -24,13 +25,17 @@ class Head:
 
     def assign(self, probabilities: np.ndarray) -> list[list[int]]:
         """Return, per document, the indices of the assigned labels, highest score first."""
-        order = np.argsort(-probabilities, axis=1, kind="stable")
         if self.exclusive:
-            return order[:, :1].tolist()
-        passed = (probabilities >= self.thresholds).tolist()
-        return [[i for i in row if ok[i]] for row, ok in zip(order.tolist(), passed)]
+            return np.argmax(probabilities, axis=1)[:, None].tolist()
+        thresholds = self.thresholds.tolist()
+        out = []
+        for row in probabilities.tolist():  # Python lists: faster than numpy calls for a few labels
+            chosen = [i for i, (p, t) in enumerate(zip(row, thresholds)) if p >= t]
+            chosen.sort(key=row.__getitem__, reverse=True)  # stable: ties keep label order
+            out.append(chosen)
+        return out
+
 
 def platt(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:
     """Map decision scores to probabilities with per-label sigmoid parameters."""
-    z = scores * calibration[:, 0] + calibration[:, 1]
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    return expit(scores * calibration[:, 0] + calibration[:, 1])

@@ -12,7 +12,7 @@ from scipy import sparse
 from . import artifact
 from .config import default_model_path
 from .errors import ModelError
-from .features import FittedFeatures, WeightedTerms, model_inputs
+from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
 from .heads import Head, platt
 from .taxonomy import Taxonomy
@@ -35,7 +35,7 @@ class Tagger:
         self.matcher: Matcher | None = gazetteer.matcher() if gazetteer else None
         self.taxonomy = Taxonomy.from_dict(card["taxonomy"])
         self._weights = np.vstack([h.coef for h in heads]).T.copy()  # (n_features, all labels)
-        self._spans = np.cumsum([0] + [len(h.labels) for h in heads])
+        self._spans = np.cumsum([0] + [len(h.labels) for h in heads]).tolist()
         self._intercepts = np.concatenate([h.intercept for h in heads])
         self._calibration = np.vstack([h.calibration for h in heads])
 
@@ -56,7 +56,7 @@ class Tagger:
         return results
 
     def _tag_chunk(self, texts: list[str], explain: bool) -> list[dict]:
-        inputs = model_inputs(texts, self.matcher)
+        inputs = input_rows(texts, self.matcher)
         terms = self.features.weighted_terms(inputs)
         decision = self._decision(terms)
         probabilities = platt(decision + self._intercepts, self._calibration)
