@@ -5,15 +5,17 @@ travels inside the model file, so a model always matches with the names it was t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 
 import ahocorasick
 
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One place name found in a text, resolved to a code and its regions."""
 
     surface: str
@@ -23,16 +25,21 @@ class Hit:
     regions: tuple[str, ...]
     in_title: bool
 
-    def tokens(self) -> list[str]:
+    def tokens(self) -> tuple[str, ...]:
         """Return the feature tokens this hit contributes."""
-        toks = [f"c:{self.code}"] + [f"r:{r}" for r in self.regions] + [f"{self.kind}:{r}" for r in self.regions]
-        return toks + [f"t:{r}" for r in self.regions] if self.in_title else toks
+        return _hit_tokens(self.code, self.kind, self.regions, self.in_title)
 
     def has_token(self, token: str) -> bool:
         return token in self.tokens()
 
     def describe(self) -> str:
         return f'"{self.surface}" → {self.code} → {", ".join(self.regions) or "no region"}'
+
+
+@lru_cache(maxsize=4096)  # a few thousand distinct (code, kind, title) combinations at most
+def _hit_tokens(code: str, kind: str, regions: tuple[str, ...], in_title: bool) -> tuple[str, ...]:
+    toks = [f"c:{code}"] + [f"r:{r}" for r in regions] + [f"{kind}:{r}" for r in regions]
+    return tuple(toks + [f"t:{r}" for r in regions] if in_title else toks)
 
 
 @dataclass
@@ -68,6 +75,7 @@ class Matcher:
             for form in {surface, surface.upper()}:
                 self.automaton.add_word(form, (len(form), surface))
         self.automaton.make_automaton()
+        self._region_tuples: dict[str, tuple[str, ...]] = {}
 
     def matches(self, text: str) -> list[Hit]:
         """Return the resolved place hits in a text, longest match first at each position."""
@@ -78,13 +86,15 @@ class Matcher:
 
     def feature_string(self, text: str) -> str:
         """Return the space-separated feature tokens of a text's hits."""
-        return " ".join(tok for hit in self.matches(text) for tok in hit.tokens())
+        return " ".join(chain.from_iterable(hit.tokens() for hit in self.matches(text)))
 
     def _whole_word_spans(self, text: str) -> list[tuple[int, int, str]]:
         found = []
+        last = len(text) - 1
         for end, (length, name) in self.automaton.iter(text):
             start = end - length + 1
-            if _boundary(text, start - 1) and _boundary(text, end + 1):
+            # Whole words only: no letter or digit just before or just after the name.
+            if (start == 0 or not text[start - 1].isalnum()) and (end == last or not text[end + 1].isalnum()):
                 found.append((start, end + 1, name))
         found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         out, last_end = [], -1
@@ -109,13 +119,19 @@ class Matcher:
         sure = {names[n]["codes"][0] for _, _, n in spans if len(names[n]["codes"]) == 1}
         hits = []
         for start, end, name in spans:
-            codes = names[name]["codes"]
+            entry = names[name]
+            codes = entry["codes"]
             # An ambiguous name takes the country its unambiguous neighbours name, else the first
             # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
-            code = next((c for c in codes if c in sure), codes[0])
-            hits.append(Hit(name, start, code, names[name]["kind"], tuple(regions.get(code, ())),
-                            start < title_end))
+            code = codes[0] if len(codes) == 1 else next((c for c in codes if c in sure), codes[0])
+            hits.append(Hit(name, start, code, entry["kind"], self._regions(code), start < title_end))
         return _mark_stray_towns(hits)
+
+    def _regions(self, code: str) -> tuple[str, ...]:
+        cached = self._region_tuples.get(code)
+        if cached is None:
+            cached = self._region_tuples[code] = tuple(self.gazetteer.regions.get(code, ()))
+        return cached
 
 
 def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:
@@ -127,12 +143,8 @@ def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:
     named = {h.code for h in hits if h.kind in ("country", "demonym", "place")}
     if not named:
         return hits
-    return [replace(h, kind=f"stray-{h.kind}") if h.kind in ("city", "admin") and h.code not in named else h
+    return [h._replace(kind=f"stray-{h.kind}") if h.kind in ("city", "admin") and h.code not in named else h
             for h in hits]
-
-
-def _boundary(text: str, i: int) -> bool:
-    return i < 0 or i >= len(text) or not text[i].isalnum()
 
 
 def load_gazetteer(folder: str | Path) -> Gazetteer:
