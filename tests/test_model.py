@@ -93,6 +93,23 @@ def test_runtime_features_match_the_column_transformer(tiny_data, tiny_tagger, t
         assert ours.shape == (len(texts), tiny_tagger.features.n_features)
 
 
+@pytest.mark.parametrize("spec", [
+    {"analyzer": "word", "ngram_range": [1, 3], "sublinear_tf": True},
+    {"analyzer": "word", "ngram_range": [2, 2], "lowercase": False, "sublinear_tf": False},
+    {"analyzer": "char_wb", "ngram_range": [2, 4], "strip_accents": "unicode"},
+    {"analyzer": "char", "ngram_range": [1, 3]},  # no fast path: the vectorizer's own analyzer
+], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "char-1-3"])
+def test_runtime_counting_matches_other_vectorizer_specs(spec):
+    from newstagger.features import FittedFeatures, make_vectorizer
+
+    train = TRICKY_TEXTS + TEXTS + ["the jets the jets the jets", "Navy drills near the Spratly Islands"]
+    vectorizer = make_vectorizer(spec).fit(train)
+    features = FittedFeatures([{"name": "only", "column": 0, "weight": 1.0, "spec": spec}], [vectorizer])
+    for texts in (train, train[:1], ["unseen words only: qqq zzz"]):
+        ours = features.transform([(t, "") for t in texts]).toarray()
+        np.testing.assert_allclose(ours, vectorizer.transform(texts).toarray(), atol=1e-6)
+
+
 def test_word_token_pattern_finds_the_classic_tokens():
     """The faster token pattern finds exactly the tokens of the usual hyphen-aware one."""
     import re

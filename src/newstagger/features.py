@@ -236,9 +236,14 @@ class _WordCounter:
 
     def __call__(self, row, found: array) -> None:
         tokens = self.tokenize(self.preprocess(row[self.column]))
+        get = self.get
         for n in range(self.min_n, self.max_n + 1):
-            grams = tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n))))
-            found.extend(map(self.get, grams, repeat(-1)))
+            if n == 1:
+                found.extend(map(get, tokens, repeat(-1)))
+            elif n == 2:  # the common case, spelled out: zip(*[...]) costs more than the lookups
+                found.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))
+            else:
+                found.extend(map(get, map(" ".join, zip(*[tokens[i:] for i in range(n)])), repeat(-1)))
 
 
 class _CharWordCounter:
