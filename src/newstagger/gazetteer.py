@@ -76,12 +76,17 @@ class Matcher:
                 self.automaton.add_word(form, (len(form), surface))
         self.automaton.make_automaton()
         self._region_tuples: dict[str, tuple[str, ...]] = {}
+        self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
 
     def matches(self, text: str) -> list[Hit]:
         """Return the resolved place hits in a text, longest match first at each position."""
         spans = self._whole_word_spans(text)
+        if not spans:
+            return []
         title_end = text.find("\n") if "\n" in text else len(text)
-        chosen = [(s, e, name) for s, e, name in spans if not self._vetoed(text, s, e, name)]
+        vetoable = self._vetoable
+        chosen = [(s, e, name) for s, e, name in spans
+                  if name not in vetoable or not self._vetoed(text, s, e, name)]
         return self._resolve(chosen, title_end)
 
     def feature_string(self, text: str) -> str:
@@ -95,13 +100,13 @@ class Matcher:
             start = end - length + 1
             # Whole words only: no letter or digit just before or just after the name.
             if (start == 0 or not text[start - 1].isalnum()) and (end == last or not text[end + 1].isalnum()):
-                found.append((start, end + 1, name))
-        found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+                found.append((start, -length, name))
+        found.sort()  # by start, longest first
         out, last_end = [], -1
-        for start, end, name in found:  # longest match wins; overlaps are dropped
+        for start, minus_length, name in found:  # longest match wins; overlaps are dropped
             if start >= last_end:
-                out.append((start, end, name))
-                last_end = end
+                last_end = start - minus_length
+                out.append((start, last_end, name))
         return out
 
     def _vetoed(self, text: str, start: int, end: int, name: str) -> bool:

@@ -23,17 +23,28 @@ class Head:
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef.T) + self.intercept
 
+    def __post_init__(self) -> None:
+        self._threshold_list = np.asarray(self.thresholds).tolist()
+
     def assign(self, probabilities: np.ndarray) -> list[list[int]]:
         """Return, per document, the indices of the assigned labels, highest score first."""
+        return [self.chosen(row) for row in probabilities.tolist()]
+
+    def choose(self, probabilities: list[float]) -> list[str]:
+        """Return the labels assigned to one document, highest score first."""
+        labels = self.labels
+        return [labels[i] for i in self.chosen(probabilities)]
+
+    def chosen(self, probabilities: list[float]) -> list[int]:
+        """Return the indices of the labels one document's probabilities assign, highest first.
+
+        Plain Python on a list: for a handful of labels it is faster than numpy calls.
+        """
         if self.exclusive:
-            return np.argmax(probabilities, axis=1)[:, None].tolist()
-        thresholds = self.thresholds.tolist()
-        out = []
-        for row in probabilities.tolist():  # Python lists: faster than numpy calls for a few labels
-            chosen = [i for i, (p, t) in enumerate(zip(row, thresholds)) if p >= t]
-            chosen.sort(key=row.__getitem__, reverse=True)  # stable: ties keep label order
-            out.append(chosen)
-        return out
+            return [max(range(len(probabilities)), key=probabilities.__getitem__)]  # first of ties
+        picked = [i for i, (p, t) in enumerate(zip(probabilities, self._threshold_list)) if p >= t]
+        picked.sort(key=probabilities.__getitem__, reverse=True)  # stable: ties keep label order
+        return picked
 
 
 def platt(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ class Tagger:
         self.taxonomy = Taxonomy.from_dict(card["taxonomy"])
         self._weights = np.vstack([h.coef for h in heads]).T.copy()  # (n_features, all labels)
         self._spans = np.cumsum([0] + [len(h.labels) for h in heads]).tolist()
+        self._head_spans = [(h, lo, hi) for h, lo, hi in zip(heads, self._spans, self._spans[1:])]
         self._intercepts = np.concatenate([h.intercept for h in heads])
         self._calibration = np.vstack([h.calibration for h in heads])
 
@@ -60,16 +61,16 @@ class Tagger:
         terms = self.features.weighted_terms(inputs)
         decision = self._decision(terms)
         probabilities = platt(decision + self._intercepts, self._calibration)
-        # Rounding and listing the whole matrix at once: per-value float()/round() calls were
-        # a fifth of the time of tagging a headline.
+        # Rounding and listing the whole matrix at once, then plain Python per row: per-value
+        # numpy calls were a fifth of the time of tagging a headline.
         rounded = np.round(probabilities, 4).tolist()
-        results = [{"labels": {}, "scores": {}} for _ in texts]
-        for k, head in enumerate(self.heads):
-            lo, hi = self._spans[k], self._spans[k + 1]
-            labels, facet = head.labels, head.facet
-            for result, chosen, scores in zip(results, head.assign(probabilities[:, lo:hi]), rounded):
-                result["labels"][facet] = [labels[i] for i in chosen]
-                result["scores"][facet] = dict(zip(labels, scores[lo:hi]))
+        results = []
+        for row, scores in zip(probabilities.tolist(), rounded):
+            result = {"labels": {}, "scores": {}}
+            for head, lo, hi in self._head_spans:
+                result["labels"][head.facet] = head.choose(row[lo:hi])
+                result["scores"][head.facet] = dict(zip(head.labels, scores[lo:hi]))
+            results.append(result)
         if explain:
             for row, result in enumerate(results):
                 result["explanation"] = self._explain(*terms.row(row), texts[row], result["labels"])
