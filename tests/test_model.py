@@ -73,7 +73,8 @@ def test_runtime_matches_the_scikit_learn_pipeline(tiny_data, tiny_tagger):
 
 TRICKY_TEXTS = ["Défense: l'État signe — naïve café ŝ", "a b c  x\ty\u3000z\n\nA-B --c d- -e f--g x_y _ __a",
                 "Rafale Rafale RAFALE rafale jets jets", "", "zzzz qqqq", "Ó I-Ó co-operation 9/11 F-35A's ’s",
-                "India signs a deal to buy Rafale jets", "India signs a deal to buy Rafale jets"]
+                "India signs a deal to buy Rafale jets", "India signs a deal to buy Rafale jets",
+                "a\x1cb c\u00a0d e\u200bf g\u2009h-\u2028i"]  # odd whitespace and a zero-width space
 
 
 @pytest.mark.parametrize("texts", [TRICKY_TEXTS, TRICKY_TEXTS[:1], TRICKY_TEXTS[2:3], TRICKY_TEXTS[3:4], []],
@@ -97,8 +98,10 @@ def test_runtime_features_match_the_column_transformer(tiny_data, tiny_tagger, t
     {"analyzer": "word", "ngram_range": [1, 3], "sublinear_tf": True},
     {"analyzer": "word", "ngram_range": [2, 2], "lowercase": False, "sublinear_tf": False},
     {"analyzer": "char_wb", "ngram_range": [2, 4], "strip_accents": "unicode"},
+    {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False},  # the gazetteer block's
+    {"analyzer": "word", "token_pattern": r"(?u)\b\w+'?\w*\b"},  # not cached per word
     {"analyzer": "char", "ngram_range": [1, 3]},  # no fast path: the vectorizer's own analyzer
-], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "char-1-3"])
+], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "split-tokens", "other-pattern", "char-1-3"])
 def test_runtime_counting_matches_other_vectorizer_specs(spec):
     from newstagger.features import FittedFeatures, make_vectorizer
 

@@ -11,7 +11,7 @@ vocabulary and idf arrays, so the same maths runs without unpickling anything.
 from __future__ import annotations
 
 from array import array
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import numpy as np
@@ -130,10 +130,11 @@ class FittedFeatures:
         return cls(blocks, vectorizers)
 
     def clear_caches(self) -> None:
-        """Forget the per-word results the character block has cached (for benchmarks)."""
+        """Forget the per-word results the blocks have cached (for benchmarks)."""
         for counter in self._counters:
-            if isinstance(counter, _CharWordCounter):
-                counter.cache.clear()
+            for cache in vars(counter).values():
+                if isinstance(cache, _Memo):
+                    cache.clear()
 
     @property
     def n_features(self) -> int:
@@ -224,8 +225,17 @@ def _block_counter(column: int, vectorizer: TfidfVectorizer, offset: int):
     return count_into
 
 
+# Token patterns that never match whitespace: with these, a text's tokens are its whitespace-separated
+# words' tokens in order, so they can be found once per distinct word and cached.
+_PER_WORD_PATTERNS = {WORD_TOKENS, r"\S+", r"(?u)\b\w\w+\b"}
+
+
 class _WordCounter:
-    """Word n-grams as TfidfVectorizer's word analyzer makes them, without its per-gram Python loop."""
+    """Word n-grams as TfidfVectorizer's word analyzer makes them, without its per-gram Python loop.
+
+    With a per-word token pattern (the default model's), each distinct word's tokens and its
+    unigram columns are cached, as the character block caches its n-grams.
+    """
 
     def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
         self.column = column
@@ -233,12 +243,22 @@ class _WordCounter:
         self.tokenize = vectorizer.build_tokenizer()
         self.min_n, self.max_n = vectorizer.ngram_range
         self.get = vocabulary.get
+        self.per_word = vectorizer.token_pattern in _PER_WORD_PATTERNS
+        self.tokens_of = _Memo(lambda word: tuple(self.tokenize(word)))
+        self.unigrams_of = _Memo(lambda word: _packed(map(self.get, self.tokens_of[word])))
 
     def __call__(self, row, found: array) -> None:
-        tokens = self.tokenize(self.preprocess(row[self.column]))
+        text = self.preprocess(row[self.column])
+        if self.per_word:
+            words = text.split()
+            tokens = list(chain.from_iterable(map(self.tokens_of.__getitem__, words)))
+        else:
+            tokens = self.tokenize(text)
         get = self.get
         for n in range(self.min_n, self.max_n + 1):
-            if n == 1:
+            if n == 1 and self.per_word:
+                found.frombytes(b"".join(map(self.unigrams_of.__getitem__, words)))
+            elif n == 1:
                 found.extend(map(get, tokens, repeat(-1)))
             elif n == 2:  # the common case, spelled out: zip(*[...]) costs more than the lookups
                 found.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))
@@ -257,30 +277,33 @@ class _CharWordCounter:
     def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
         self.column = column
         self.preprocess = vectorizer.build_preprocessor()
-        self.cache = _WordColumns(vocabulary, *vectorizer.ngram_range)
+        get, (min_n, max_n) = vocabulary.get, vectorizer.ngram_range
+        self.cache = _Memo(lambda word: _packed(map(get, char_wb_grams(word, min_n, max_n))))
 
     def __call__(self, row, found: array) -> None:
         # The words' columns are stored as packed int32 bytes, so one C-level join gathers them all.
         found.frombytes(b"".join(map(self.cache.__getitem__, self.preprocess(row[self.column]).split())))
 
 
-class _WordColumns(dict):
-    """word -> the packed int32 columns of its char_wb n-grams; computed on first sight."""
+class _Memo(dict):
+    """A dict that computes a missing key's value once; it starts over when full (bounded memory)."""
 
-    MAX_WORDS = 200_000    # about 100 bytes each; the cache starts over when full
+    MAX_ITEMS = 200_000    # words; about 100 bytes each
 
-    def __init__(self, vocabulary: dict[str, int], min_n: int, max_n: int):
+    def __init__(self, compute):
         super().__init__()
-        self.vocabulary, self.min_n, self.max_n = vocabulary, min_n, max_n
+        self.compute = compute
 
-    def __missing__(self, word: str) -> bytes:
-        if len(self) >= self.MAX_WORDS:
+    def __missing__(self, key):
+        if len(self) >= self.MAX_ITEMS:
             self.clear()
-        get = self.vocabulary.get
-        grams = char_wb_grams(word, self.min_n, self.max_n)
-        columns = array("i", [c for c in map(get, grams) if c is not None]).tobytes()
-        self[word] = columns
-        return columns
+        value = self[key] = self.compute(key)
+        return value
+
+
+def _packed(columns: Iterable[int | None]) -> bytes:
+    """Return the known columns (None = not in the vocabulary) as packed int32 bytes."""
+    return array("i", [c for c in columns if c is not None]).tobytes()
 
 
 def char_wb_grams(word: str, min_n: int, max_n: int) -> list[str]:
