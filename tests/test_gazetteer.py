@@ -108,3 +108,12 @@ def test_a_curated_code_may_not_redefine_a_country(tmp_path):
 def test_australia_stays_in_oceania(matcher):
     [hit] = matcher.matches("Sydney swelters")
     assert hit.regions == ("oceania",)
+
+
+def test_feature_string_is_the_hits_tokens_also_when_remembered(matcher):
+    """feature_string remembers name combinations; the result must stay what the hits say."""
+    texts = [t[1] for t in TRICKY] + ["Palma and Mozambique\nPalma", "Mozambique\nPalma", "Palma"]
+    for _ in range(2):  # the second round is answered from the remembered combinations
+        for text in texts:
+            expected = " ".join(tok for hit in matcher.matches(text) for tok in hit.tokens())
+            assert matcher.feature_string(text) == expected, text

@@ -77,21 +77,34 @@ class Matcher:
         self.automaton.make_automaton()
         self._region_tuples: dict[str, tuple[str, ...]] = {}
         self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
+        self._strings: dict[tuple, str] = {}
 
     def matches(self, text: str) -> list[Hit]:
         """Return the resolved place hits in a text, longest match first at each position."""
-        spans = self._whole_word_spans(text)
-        if not spans:
-            return []
-        title_end = text.find("\n") if "\n" in text else len(text)
-        vetoable = self._vetoable
-        chosen = [(s, e, name) for s, e, name in spans
-                  if name not in vetoable or not self._vetoed(text, s, e, name)]
-        return self._resolve(chosen, title_end)
+        return self._resolve(self._chosen_spans(text), _title_end(text))
 
     def feature_string(self, text: str) -> str:
         """Return the space-separated feature tokens of a text's hits."""
-        return " ".join(chain.from_iterable(hit.tokens() for hit in self.matches(text)))
+        spans, title_end = self._chosen_spans(text), _title_end(text)
+        # The tokens depend only on which names occur and whether in the title, and headlines
+        # repeat such combinations ("Beijing", "Taiwan"...): resolve each combination once.
+        key = tuple((name, start < title_end) for start, _, name in spans)
+        found = self._strings.get(key)
+        if found is None:
+            if len(self._strings) >= 100_000:
+                self._strings.clear()
+            hits = self._resolve(spans, title_end)
+            found = self._strings[key] = " ".join(chain.from_iterable(hit.tokens() for hit in hits))
+        return found
+
+    def clear_cache(self) -> None:
+        """Forget the remembered name combinations."""
+        self._strings.clear()
+
+    def _chosen_spans(self, text: str) -> list[tuple[int, int, str]]:
+        spans = self._whole_word_spans(text)
+        vetoable = self._vetoable
+        return [(s, e, name) for s, e, name in spans if name not in vetoable or not self._vetoed(text, s, e, name)]
 
     def _whole_word_spans(self, text: str) -> list[tuple[int, int, str]]:
         found = []
@@ -137,6 +150,12 @@ class Matcher:
         if cached is None:
             cached = self._region_tuples[code] = tuple(self.gazetteer.regions.get(code, ()))
         return cached
+
+
+def _title_end(text: str) -> int:
+    """Return where the title ends: the first line break, else the end of the text."""
+    end = text.find("\n")
+    return len(text) if end < 0 else end
 
 
 def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:

@@ -45,6 +45,15 @@ class Tagger:
         """Return a short model identifier: creation time and training-data hash prefix."""
         return f"{self.card.get('created_at', '?')}/{self.card.get('training_data', {}).get('sha256', '')[:12]}"
 
+    def clear_caches(self) -> None:
+        """Forget what tagging has remembered (per-word features, place-name combinations).
+
+        Only benchmarks need this, to time a fresh process; results never depend on it.
+        """
+        self.features.clear_caches()
+        if self.matcher:
+            self.matcher.clear_cache()
+
     # -- tagging ---------------------------------------------------------------------------
     def tag(self, texts: str | Sequence[str], explain: bool = False) -> list[dict]:
         """Tag each text; return one {"labels", "scores"[, "explanation"]} dict per text."""
