@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newstagger.gazetteer import Gazetteer, load_gazetteer
+from newstagger.gazetteer import Gazetteer, document_tokens, load_gazetteer
 
 SEEDS_GAZETTEER = Path(__file__).resolve().parent.parent / "seeds" / "gazetteer"
 
@@ -63,8 +63,36 @@ def test_regions_and_title_tokens(matcher):
     [hit] = matcher.matches("Islamabad weighs offer\nThe deal is large.")
     assert hit.regions == ("south-asia",) and hit.in_title
     assert set(matcher.feature_string("Islamabad weighs offer").split()) == {
-        "c:PK", "r:south-asia", "city:south-asia", "t:south-asia"}
+        "c:PK", "r:south-asia", "city:south-asia", "t:south-asia", "@first:south-asia"}
     assert hit.describe() == '"Islamabad" → PK → south-asia'
+
+
+def test_document_tokens_give_first_place_and_prominence(matcher):
+    text = "China tests a hypersonic missile\nChina flew the glider twice; Beijing and Chinese officials cited a U.S. report."
+    toks = [t for t in matcher.feature_string(text).split() if t.startswith("@")]
+    # China named four times and first; the US once, under a third as often: a minor mention.
+    assert sorted(toks) == ["@first:east-asia", "@minor:north-america", "@most:east-asia"]
+    assert [t for t in matcher.feature_string("Japan and Australia hold drills").split()
+            if t.startswith("@")] == ["@first:east-asia", "@most:east-asia", "@most:oceania"]
+
+
+def test_a_stray_town_adds_only_its_own_token(matcher):
+    hits = matcher.matches("Mozambique reports death toll from Palma attack")
+    palma = next(h for h in hits if h.surface == "Palma")
+    assert palma.stray and palma.tokens() == tuple(f"{palma.kind}:{r}" for r in palma.regions)
+    toks = matcher.feature_string("Mozambique reports death toll from Palma attack").split()
+    assert "r:europe" not in toks and "t:europe" not in toks
+    assert not any(t.startswith("@") and t.endswith(":europe") for t in toks)
+
+
+def test_document_tokens_are_a_block_of_their_own():
+    import re
+
+    from newstagger.features import GAZETTEER_DOC_SPEC, GAZETTEER_SPEC
+
+    line = "c:PK r:south-asia t:south-asia @first:south-asia"
+    assert re.findall(GAZETTEER_SPEC["token_pattern"], line) == ["c:PK", "r:south-asia", "t:south-asia"]
+    assert re.findall(GAZETTEER_DOC_SPEC["token_pattern"], line) == ["@first:south-asia"]
 
 
 def test_body_hits_are_not_title_hits(matcher):
@@ -90,6 +118,7 @@ def test_model_with_gazetteer_explains_the_hit(tiny_data, tmp_path):
     assert "asia" in result["labels"]["region"]
     terms = [t for t, _ in result["explanation"]["region"]["asia"]]
     assert any(t.startswith('"Islamabad" → PK') for t in terms), terms
+    assert not any(t.startswith("@") for t in terms), terms  # document tokens go to their hits
 
 
 def test_a_curated_code_may_not_redefine_a_country(tmp_path):
@@ -115,5 +144,6 @@ def test_feature_string_is_the_hits_tokens_also_when_remembered(matcher):
     texts = [t[1] for t in TRICKY] + ["Palma and Mozambique\nPalma", "Mozambique\nPalma", "Palma"]
     for _ in range(2):  # the second round is answered from the remembered combinations
         for text in texts:
-            expected = " ".join(tok for hit in matcher.matches(text) for tok in hit.tokens())
+            hits = matcher.matches(text)
+            expected = " ".join([tok for hit in hits for tok in hit.tokens()] + document_tokens(hits))
             assert matcher.feature_string(text) == expected, text

@@ -99,14 +99,17 @@ def test_runtime_features_match_the_column_transformer(tiny_data, tiny_tagger, t
     {"analyzer": "word", "ngram_range": [2, 2], "lowercase": False, "sublinear_tf": False},
     {"analyzer": "char_wb", "ngram_range": [2, 4], "strip_accents": "unicode"},
     {"analyzer": "char_wb", "ngram_range": [4, 6]},  # one-letter words are shorter than a gram
-    {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False},  # the gazetteer block's
+    {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False},
+    {"analyzer": "word", "token_pattern": r"(?<!\S)[^@\s]\S*", "lowercase": False},  # gazetteer hits
+    {"analyzer": "word", "token_pattern": r"@\S+", "lowercase": False},  # gazetteer document tokens
     {"analyzer": "word", "token_pattern": r"(?u)\b\w+'?\w*\b"},  # not cached per word
     {"analyzer": "char", "ngram_range": [1, 3]},  # no fast path: the vectorizer's own analyzer
-], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "char_wb-4-6", "split-tokens", "other-pattern", "char-1-3"])
+], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "char_wb-4-6", "split-tokens", "gazetteer-hits", "gazetteer-doc", "other-pattern", "char-1-3"])
 def test_runtime_counting_matches_other_vectorizer_specs(spec):
     from newstagger.features import FittedFeatures, make_vectorizer
 
-    train = TRICKY_TEXTS + TEXTS + ["the jets the jets the jets", "Navy drills near the Spratly Islands"]
+    train = TRICKY_TEXTS + TEXTS + ["the jets the jets the jets", "Navy drills near the Spratly Islands",
+                                    "c:PK r:south-asia @first:south-asia @most:east-asia a@b @first:south-asia"]
     vectorizer = make_vectorizer(spec).fit(train)
     features = FittedFeatures([{"name": "only", "column": 0, "weight": 1.0, "spec": spec}], [vectorizer])
     for texts in (train, train[:1], ["unseen words only: qqq zzz"]):

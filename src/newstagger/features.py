@@ -3,7 +3,10 @@
 Three blocks, each a stock TfidfVectorizer:
   word      word 1-2 grams of the text
   char      character 3-5 grams inside word boundaries (robust to spelling and inflection)
-  gazetteer tokens naming the countries and regions the gazetteer found in the text
+  gazetteer tokens naming the countries and regions the gazetteer found in the text, one set per hit
+  gazetteer-doc  where each region stands in the whole text (first named, most or least named),
+            l2-normed apart from the per-hit tokens so a long story naming many places does
+            not drown them (same input column; the "@" prefix tells the two apart)
 
 Training builds them into a ColumnTransformer; a saved model rebuilds each vectorizer from its
 vocabulary and idf arrays, so the same maths runs without unpickling anything.
@@ -33,8 +36,9 @@ WORD_SPEC = {"analyzer": "word", "ngram_range": [1, 2], "min_df": 2, "sublinear_
              "strip_accents": "unicode", "token_pattern": WORD_TOKENS}
 CHAR_SPEC = {"analyzer": "char_wb", "ngram_range": [3, 5], "min_df": 2, "sublinear_tf": True,
              "strip_accents": "unicode", "max_features": 250000}
-GAZETTEER_SPEC = {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False,
+GAZETTEER_SPEC = {"analyzer": "word", "token_pattern": r"(?<!\S)[^@\s]\S*", "lowercase": False,
                   "sublinear_tf": True}
+GAZETTEER_DOC_SPEC = dict(GAZETTEER_SPEC, token_pattern=r"@\S+")
 
 
 def default_blocks(with_gazetteer: bool) -> list[dict]:
@@ -44,6 +48,8 @@ def default_blocks(with_gazetteer: bool) -> list[dict]:
     if with_gazetteer:
         blocks.append({"name": "gazetteer", "column": GAZETTEER_COLUMN, "weight": 1.0,
                        "spec": GAZETTEER_SPEC})
+        blocks.append({"name": "gazetteer-doc", "column": GAZETTEER_COLUMN, "weight": 1.0,
+                       "spec": GAZETTEER_DOC_SPEC})
     return blocks
 
 
@@ -228,7 +234,8 @@ def _block_counter(column: int, vectorizer: TfidfVectorizer, offset: int):
 
 # Token patterns that never match whitespace: with these, a text's tokens are its whitespace-separated
 # words' tokens in order, so they can be found once per distinct word and cached.
-_PER_WORD_PATTERNS = {WORD_TOKENS, r"\S+", r"(?u)\b\w\w+\b"}
+_PER_WORD_PATTERNS = {WORD_TOKENS, r"\S+", r"(?u)\b\w\w+\b", GAZETTEER_SPEC["token_pattern"],
+                      GAZETTEER_DOC_SPEC["token_pattern"]}
 
 
 class _WordCounter:

@@ -26,8 +26,17 @@ class Hit(NamedTuple):
     in_title: bool
 
     def tokens(self) -> tuple[str, ...]:
-        """Return the feature tokens this hit contributes."""
+        """Return the feature tokens this hit contributes.
+
+        A stray town (see _mark_stray_towns) contributes only its own kind token, so "Palma" beside
+        "Mozambique" does not also count as a country, region and title mention of Spain: how much
+        such a hit says is left to that one learned weight.
+        """
         return _hit_tokens(self.code, self.kind, self.regions, self.in_title)
+
+    @property
+    def stray(self) -> bool:
+        return self.kind.startswith("stray-")
 
     def has_token(self, token: str) -> bool:
         return token in self.tokens()
@@ -38,6 +47,8 @@ class Hit(NamedTuple):
 
 @lru_cache(maxsize=4096)  # a few thousand distinct (code, kind, title) combinations at most
 def _hit_tokens(code: str, kind: str, regions: tuple[str, ...], in_title: bool) -> tuple[str, ...]:
+    if kind.startswith("stray-"):
+        return tuple(f"{kind}:{r}" for r in regions)
     toks = [f"c:{code}"] + [f"r:{r}" for r in regions] + [f"{kind}:{r}" for r in regions]
     return tuple(toks + [f"t:{r}" for r in regions] if in_title else toks)
 
@@ -84,9 +95,9 @@ class Matcher:
         return self._resolve(self._chosen_spans(text), _title_end(text))
 
     def feature_string(self, text: str) -> str:
-        """Return the space-separated feature tokens of a text's hits."""
+        """Return the space-separated feature tokens of a text's hits, then its document tokens."""
         spans, title_end = self._chosen_spans(text), _title_end(text)
-        # The tokens depend only on which names occur and whether in the title, and headlines
+        # The tokens depend only on which names occur, in which order and whether in the title, and headlines
         # repeat such combinations ("Beijing", "Taiwan"...): resolve each combination once.
         key = tuple((name, start < title_end) for start, _, name in spans)
         found = self._strings.get(key)
@@ -94,7 +105,8 @@ class Matcher:
             if len(self._strings) >= 100_000:
                 self._strings.clear()
             hits = self._resolve(spans, title_end)
-            found = self._strings[key] = " ".join(chain.from_iterable(hit.tokens() for hit in hits))
+            found = self._strings[key] = " ".join(
+                [*chain.from_iterable(hit.tokens() for hit in hits), *document_tokens(hits)])
         return found
 
     def clear_cache(self) -> None:
@@ -156,6 +168,32 @@ def _title_end(text: str) -> int:
     """Return where the title ends: the first line break, else the end of the text."""
     end = text.find("\n")
     return len(text) if end < 0 else end
+
+
+DOC_PREFIX = "@"  # marks document tokens, which features.py reads as a block of their own
+
+
+def document_tokens(hits: list[Hit]) -> list[str]:
+    """Return tokens that place each region in the whole text rather than at one hit.
+
+    "@first:R": R is a region of the first place the text names (a headline usually opens with
+    its subject). When several regions are named, each also gets its prominence: "@most:R" for
+    the most often named, "@minor:R" for one named under a third as often, "@some:R" between.
+    A country named once beside a story about another (a source, a comparison, a venue) then
+    looks different from a party, in long stories as in headlines. Stray towns do not count.
+    """
+    counted = [h for h in hits if h.regions and not h.stray]
+    if not counted:
+        return []
+    counts: dict[str, int] = {}
+    for h in counted:
+        for r in h.regions:
+            counts[r] = counts.get(r, 0) + 1
+    toks = [f"first:{r}" for r in counted[0].regions]
+    if len(counts) > 1:
+        top = max(counts.values())
+        toks += [f"{'most' if n == top else 'minor' if 3 * n < top else 'some'}:{r}" for r, n in counts.items()]
+    return [DOC_PREFIX + t for t in toks]
 
 
 def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:
