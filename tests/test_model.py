@@ -220,3 +220,13 @@ def test_saved_model_has_ordinary_file_permissions(tiny_tagger, tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_nonempty_facet_falls_back_to_its_top_label():
+    from newstagger.heads import Head
+
+    probs = np.array([[0.2, 0.1, 0.3], [0.9, 0.1, 0.6]])
+    kw = dict(coef=np.zeros((3, 1), np.float32), intercept=np.zeros(3), calibration=np.zeros((3, 2)),
+              thresholds=np.full(3, 0.5))
+    assert Head("f", ["a", "b", "c"], **kw).assign(probs) == [[], [0, 2]]
+    assert Head("f", ["a", "b", "c"], **kw, nonempty=True).assign(probs) == [[2], [0, 2]]

@@ -19,6 +19,7 @@ class Head:
     calibration: np.ndarray   # (n_labels, 2): slope and offset of the Platt sigmoid
     thresholds: np.ndarray    # (n_labels,) probability at or above which a label is assigned
     exclusive: bool = False   # every training document had exactly one label: predict the top one
+    nonempty: bool = False    # every training document had at least one label: never predict none
 
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef.T) + self.intercept
@@ -41,10 +42,17 @@ class Head:
         Plain Python on a list: for a handful of labels it is faster than numpy calls.
         """
         if self.exclusive:
-            return [max(range(len(probabilities)), key=probabilities.__getitem__)]  # first of ties
+            return [_top(probabilities)]
         picked = [i for i, (p, t) in enumerate(zip(probabilities, self._threshold_list)) if p >= t]
+        if not picked and self.nonempty and probabilities:
+            return [_top(probabilities)]
         picked.sort(key=probabilities.__getitem__, reverse=True)  # stable: ties keep label order
         return picked
+
+
+def _top(probabilities: list[float]) -> int:
+    """Return the index of the highest probability (the first of ties, as numpy's argmax)."""
+    return max(range(len(probabilities)), key=probabilities.__getitem__)
 
 
 def platt(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:

@@ -140,8 +140,8 @@ class Tagger:
                 arrays[f"head.{head.facet}.{part}"] = getattr(head, part)
         if self.gazetteer:
             extras["gazetteer"] = self.gazetteer.to_dict()
-        card = dict(self.card, heads=[{"facet": h.facet, "labels": h.labels, "exclusive": h.exclusive}
-                                      for h in self.heads],
+        card = dict(self.card, heads=[{"facet": h.facet, "labels": h.labels, "exclusive": h.exclusive,
+                                       "nonempty": h.nonempty} for h in self.heads],
                     blocks=self.features.blocks)
         return artifact.write_model(path, card, arrays, extras)
 
@@ -157,7 +157,7 @@ class Tagger:
                 [arrays.get(f"idf.{i}") for i in range(len(blocks))])
             heads = [Head(h["facet"], h["labels"], *(arrays[f"head.{h['facet']}.{p}"] for p in
                                                      ("coef", "intercept", "calibration", "thresholds")),
-                          exclusive=h["exclusive"]) for h in card["heads"]]
+                          exclusive=h["exclusive"], nonempty=h.get("nonempty", False)) for h in card["heads"]]
             gazetteer = Gazetteer.from_dict(extras["gazetteer"]) if "gazetteer" in extras else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: the model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None

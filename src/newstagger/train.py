@@ -132,14 +132,18 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
     cv_probs = platt(cv_scores, calibration)
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
+    # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
+    # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
+    nonempty = bool(len(gold) and (gold.sum(1) >= 1).all())
     thresholds = np.array([tune_threshold(cv_probs[:, i], gold[:, i]) for i in range(len(labels))])
-    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive)
+    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty)
     pred = label_matrix([[labels[i] for i in row] for row in head.assign(cv_probs)], labels)
     metrics = facet_report(gold, pred, labels)
     for i, lab in enumerate(labels):
         metrics["labels"][lab]["threshold"] = round(float(thresholds[i]), 4)
     metrics["calibration"] = calibration_report(gold, cv_probs)
     metrics["exclusive"] = exclusive
+    metrics["nonempty"] = nonempty
     return head, metrics
 
 
