@@ -249,3 +249,12 @@ def test_kill_9_mid_run_then_resume(tmp_path, tiny_model_path):
     records = _jsonl(out)       # raises on a torn line
     assert len(records) == 3000 == len({r["path"] for r in records})
     assert not partial.exists()
+
+
+def test_an_output_inside_the_folder_is_not_read_as_input(folder, tiny_model_path):
+    """Running again into the same OUT inside the folder must not tag the previous OUT's lines."""
+    out = folder / "tags.jsonl"
+    first = tag_directory(folder, out=out, model_path=tiny_model_path, workers=1)
+    second = tag_directory(folder, out=out, model_path=tiny_model_path, workers=1)
+    assert first.documents == second.documents == EXPECTED_DOCS
+    assert not any(r["path"].startswith("tags.jsonl") for r in _jsonl(out))

@@ -113,18 +113,26 @@ def run_local(tasks: list[tuple], *, model_path: str, workers: int) -> Iterator[
 def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str = "jsonl",
                   model_path: str | Path, workers: int = 1, resume: bool = False,
                   include: Iterable[str] = (), exclude: Iterable[str] = (), scheduler: str | object | None = None,
-                  chunk_files: int = 200, max_bytes: int = 10_000_000, stream: TextIO | None = None,
+                  chunk_files: int | None = None, max_bytes: int = 10_000_000, stream: TextIO | None = None,
                   progress: bool = False) -> Summary:
-    """Tag every supported file under root into OUT (or `stream`); return the run's summary."""
+    """Tag every supported file under root into OUT (or `stream`); return the run's summary.
+
+    chunk_files: files per task; None takes the batch_chunk setting (batch_dask_chunk on Dask).
+    """
+    from .config import resolve
     from .model import Tagger
+
+    if chunk_files is None:
+        chunk_files = resolve({})["batch_dask_chunk" if scheduler is not None else "batch_chunk"]
 
     started = time.monotonic()
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else None
     _check_start(root, out, fmt, resume)
-    tagger = Tagger.load(model_path)   # fail early, in the parent, with one clear message
+    # Load in the parent: a bad model fails early with one clear message, and local workers,
+    # forked from here, inherit the loaded model instead of each loading it again.
+    tagger = _TAGGERS[str(model_path)] = Tagger.load(model_path)
     sink = Sink(out, fmt, csv_columns(tagger.taxonomy.to_dict()), resume=resume, stream=stream or sys.stdout)
-    del tagger
     summary = Summary(resumed=sink.resumed, output=str(out) if out else "-",
                       errors_file=str(errors_path(out)) if out else None)
     skip = [p for p in (out, out and partial_path(out), out and errors_path(out),

@@ -38,6 +38,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("log_level", "info", "log level of the service (debug, info, warning, error)"),
     Setting("batch_workers", _default_workers(), "worker processes of `newstagger tag` (default: one per core)", int),
     Setting("batch_chunk", 200, "files handed to a batch worker at a time", int),
+    Setting("batch_dask_chunk", 1000, "files in one Dask task (more than batch_chunk: every task costs a "
+            "round trip through the scheduler)", int),
     Setting("batch_max_bytes", 10_000_000, "largest input file `newstagger tag` reads, in bytes", int),
 ]}
 
