@@ -88,3 +88,10 @@ def test_serve_trains_the_default_model_on_first_run(runner, tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert (tmp_path / "models" / "newstagger.npz").exists()
     assert started["model"].endswith("models/newstagger.npz") and started["port"] == 8765
+
+
+def test_tag_help_names_the_settings_without_a_flag(runner):
+    result = runner.invoke(main, ["tag", "--help"])
+    assert result.exit_code == 0
+    for variable in ("NEWSTAGGER_BATCH_CHUNK", "NEWSTAGGER_BATCH_DASK_CHUNK", "NEWSTAGGER_BATCH_MAX_BYTES"):
+        assert variable in result.output

@@ -129,7 +129,13 @@ def classify(text, model, explain) -> None:
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
-@main.command()
+def _settings_epilog(*names: str) -> str:
+    """List settings that have no flag, with their variables and defaults, for a command's --help."""
+    return "\b\nAlso set by environment variables:\n" + "\n".join(
+        f"  {SETTINGS[n].env}: {SETTINGS[n].help} [default: {SETTINGS[n].default}]" for n in names)
+
+
+@main.command(epilog=_settings_epilog("batch_chunk", "batch_dask_chunk", "batch_max_bytes"))
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="output file (- for standard output); written as OUT.partial, renamed to OUT when complete")
