@@ -163,8 +163,7 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
     try:
         summary = tag_directory(directory, out=None if out == "-" else out, fmt=fmt, model_path=cfg["model"],
                                 workers=cfg["batch_workers"], resume=resume, include=include, exclude=exclude,
-                                scheduler=scheduler,
-                                chunk_files=cfg["batch_dask_chunk" if scheduler else "batch_chunk"],
+                                scheduler=scheduler,  # chunk size: the batch_chunk / batch_dask_chunk setting
                                 max_bytes=cfg["batch_max_bytes"], progress=not quiet and sys.stderr.isatty())
     except (BatchUsageError, ModelError) as exc:
         raise click.UsageError(str(exc)) from None

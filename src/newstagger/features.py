@@ -1,6 +1,6 @@
 """Turn texts into the sparse feature matrix the linear heads read.
 
-Three blocks, each a stock TfidfVectorizer:
+Four blocks (the last two only with a gazetteer), each a stock TfidfVectorizer:
   word      word 1-2 grams of the text
   char      character 3-5 grams inside word boundaries (robust to spelling and inflection)
   gazetteer tokens naming the countries and regions the gazetteer found in the text, one set per hit
@@ -80,10 +80,10 @@ def input_rows(texts: Iterable[str], matcher: "Matcher | None") -> list[tuple[st
 def model_inputs(texts: Iterable[str], matcher: "Matcher | None") -> np.ndarray:
     """Return the rows as the two-column object array scikit-learn's ColumnTransformer selects from."""
     rows = input_rows(texts, matcher)
-    array = np.empty((len(rows), 2), dtype=object)
+    table = np.empty((len(rows), 2), dtype=object)
     if rows:
-        array[:] = rows
-    return array
+        table[:] = rows
+    return table
 
 
 class WeightedTerms(NamedTuple):
