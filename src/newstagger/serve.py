@@ -1,6 +1,7 @@
 """Run the service under gunicorn; on SIGHUP, swap in a new model only if it loads and tags."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -31,6 +32,7 @@ class ModelSnapshots:
         self.source = Path(source)
         self.folder = folder
         self.current: Path | None = None
+        self.tagger: Tagger | None = None  # the current snapshot, loaded and test-run
         self.version = ""
         self._count = 0
 
@@ -50,6 +52,7 @@ class ModelSnapshots:
             raise ModelError(message if isinstance(exc, (ModelError, OSError))
                              else f"{self.source}: the model failed a test run ({type(exc).__name__}: {message})") from None
         previous, self.current, self.version = self.current, candidate, tagger.version
+        self.tagger = tagger
         for old in self.folder.glob("model-*.npz"):
             if old not in (self.current, previous):
                 old.unlink(missing_ok=True)
@@ -71,7 +74,13 @@ class ReloadingArbiter(Arbiter):
 
 
 class ServiceApplication(BaseApplication):
-    """The newstagger app under gunicorn sync workers, each loading the current model snapshot."""
+    """The newstagger app under gunicorn sync workers, forked from a master that holds the model.
+
+    The app is built in the master (gunicorn's preload) around the model the snapshot test
+    already loaded, so workers start at once and share one copy of the model's arrays: with
+    a copy per worker, two workers' tagging evicted each other's weights from the shared CPU
+    cache. A reload rebuilds the app in the master, then forks fresh workers from it.
+    """
 
     def __init__(self, settings: dict[str, Any], workdir: Path):
         self.settings = settings
@@ -83,7 +92,7 @@ class ServiceApplication(BaseApplication):
                    "workers": self.settings["workers"], "worker_class": "sync",
                    "accesslog": None, "errorlog": "-", "loglevel": self.settings["log_level"],
                    "timeout": 60, "graceful_timeout": 30, "proc_name": "newstagger",
-                   "child_exit": _child_exit, "control_socket_disable": True}
+                   "child_exit": _child_exit, "control_socket_disable": True, "preload_app": True}
         for key, value in options.items():
             self.cfg.set(key, value)
 
@@ -91,7 +100,15 @@ class ServiceApplication(BaseApplication):
         _configure_logging(self.settings["log_level"])
         from .service import create_app
 
-        return create_app({**self.settings, "model": str(self.snapshots.current)})
+        app = create_app({**self.settings, "model": str(self.snapshots.current)}, tagger=self.snapshots.tagger)
+        # Objects made so far live as long as the workers: keeping them out of the garbage
+        # collector's scans also keeps its reference-count writes from unsharing their pages.
+        gc.freeze()
+        return app
+
+    def reload(self) -> None:
+        super().reload()
+        self.callable = None  # gunicorn keeps a preloaded app; build a new one around the new model
 
     def run(self) -> None:
         ReloadingArbiter(self).run()
