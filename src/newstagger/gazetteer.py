@@ -53,18 +53,33 @@ def _hit_tokens(code: str, kind: str, regions: tuple[str, ...], in_title: bool) 
     return tuple(toks + [f"t:{r}" for r in regions] if in_title else toks)
 
 
+class Place(NamedTuple):
+    """What one name may stand for: candidate codes (the most populous first) and its kind."""
+
+    codes: tuple[str, ...]
+    kind: str
+
+
 @dataclass
 class Gazetteer:
     """Names with their candidate codes, the regions of each code, and the reviewed veto rules."""
 
     regions: dict[str, list[str]]                  # code → regions
-    names: dict[str, dict]                         # surface → {"codes": [...], "kind": str}
+    names: dict[str, Place]                        # surface → Place (given as {"codes", "kind"} in files)
     veto_before: dict[str, list[str]] = field(default_factory=dict)
     veto_after: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Tuples of strings, unlike the file's dicts and lists, drop out of the garbage collector's
+        # scans: tens of thousands of tracked entries made each full collection cost milliseconds,
+        # a fifth of tagging time.
+        self.names = {name: Place(tuple(e["codes"]), e["kind"]) if isinstance(e, dict) else e
+                      for name, e in self.names.items()}
+
     def to_dict(self) -> dict:
-        return {"regions": self.regions, "names": self.names, "veto_before": self.veto_before,
+        names = {name: {"codes": list(p.codes), "kind": p.kind} for name, p in self.names.items()}
+        return {"regions": self.regions, "names": names, "veto_before": self.veto_before,
                 "veto_after": self.veto_after, "sources": self.sources}
 
     @classmethod
@@ -146,15 +161,15 @@ class Matcher:
 
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
         names, regions = self.gazetteer.names, self.gazetteer.regions
-        sure = {names[n]["codes"][0] for _, _, n in spans if len(names[n]["codes"]) == 1}
+        sure = {names[n].codes[0] for _, _, n in spans if len(names[n].codes) == 1}
         hits = []
         for start, end, name in spans:
             entry = names[name]
-            codes = entry["codes"]
+            codes = entry.codes
             # An ambiguous name takes the country its unambiguous neighbours name, else the first
             # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
             code = codes[0] if len(codes) == 1 else next((c for c in codes if c in sure), codes[0])
-            hits.append(Hit(name, start, code, entry["kind"], self._regions(code), start < title_end))
+            hits.append(Hit(name, start, code, entry.kind, self._regions(code), start < title_end))
         return _mark_stray_towns(hits)
 
     def _regions(self, code: str) -> tuple[str, ...]:

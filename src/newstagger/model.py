@@ -1,8 +1,10 @@
 """The Tagger: tag texts with labels and calibrated scores, explain them, save and load the model."""
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -61,8 +63,9 @@ class Tagger:
             texts = [texts]
         texts = [_checked_text(t) for t in texts]
         results: list[dict] = []
-        for start in range(0, len(texts), CHUNK):
-            results.extend(self._tag_chunk(texts[start:start + CHUNK], explain))
+        with _collector_paused():
+            for start in range(0, len(texts), CHUNK):
+                results.extend(self._tag_chunk(texts[start:start + CHUNK], explain))
         return results
 
     def _tag_chunk(self, texts: list[str], explain: bool) -> list[dict]:
@@ -172,6 +175,24 @@ def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> No
                 a.shape != s for a, s in ((h.intercept, (n,)), (h.calibration, (n, 2)), (h.thresholds, (n,)))):
             raise ModelError(f"{path}: the arrays of facet {h.facet!r} do not match its labels and features")
 
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cycle collector while tagging, then restore it as it was.
+
+    Tagging makes no reference cycles, but it allocates enough containers (results, cached
+    tokens) to set off full collections, each scanning the whole heap (scikit-learn's and
+    scipy's modules included): about a fifth of the time of tagging a few thousand headlines.
+    Everything made here is freed by reference counting as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _checked_text(text: object) -> str:
