@@ -43,6 +43,23 @@ def test_single_string_and_non_string_input(tiny_tagger):
         tiny_tagger.tag([None])
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_tagging_leaves_the_cycle_collector_as_it_found_it(tiny_tagger, enabled, monkeypatch):
+    """Tagging pauses the collector; it must come back as it was, after an error in tagging too."""
+    import gc
+
+    gc.enable() if enabled else gc.disable()
+    try:
+        tiny_tagger.tag(TEXTS)
+        assert gc.isenabled() is enabled
+        monkeypatch.setattr(tiny_tagger, "_tag_chunk", lambda *_: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            tiny_tagger.tag(TEXTS)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
 def test_explanation_names_terms_of_this_text(tiny_tagger):
     [r] = tiny_tagger.tag(["India signs a deal to buy Rafale jets"], explain=True)
     for facet, labels in r["labels"].items():
