@@ -60,6 +60,18 @@ def test_tagging_leaves_the_cycle_collector_as_it_found_it(tiny_tagger, enabled,
         gc.enable()
 
 
+def test_tagging_does_not_import_scikit_learn(tiny_model_path):
+    """Loading and tagging stay light: scikit-learn's import alone took seconds of every start."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from newstagger import Tagger; "
+            f"Tagger.load({str(tiny_model_path)!r}).tag(['Fighting in Donbas'], explain=True); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'pandas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_explanation_names_terms_of_this_text(tiny_tagger):
     [r] = tiny_tagger.tag(["India signs a deal to buy Rafale jets"], explain=True)
     for facet, labels in r["labels"].items():
@@ -128,7 +140,7 @@ def test_runtime_counting_matches_other_vectorizer_specs(spec):
     train = TRICKY_TEXTS + TEXTS + ["the jets the jets the jets", "Navy drills near the Spratly Islands",
                                     "c:PK r:south-asia @first:south-asia @most:east-asia a@b @first:south-asia"]
     vectorizer = make_vectorizer(spec).fit(train)
-    features = FittedFeatures([{"name": "only", "column": 0, "weight": 1.0, "spec": spec}], [vectorizer])
+    features = FittedFeatures.from_vectorizers([{"name": "only", "column": 0, "weight": 1.0, "spec": spec}], [vectorizer])
     for texts in (train, train[:1], ["unseen words only: qqq zzz"]):
         ours = features.transform([(t, "") for t in texts]).toarray()
         np.testing.assert_allclose(ours, vectorizer.transform(texts).toarray(), atol=1e-6)

@@ -85,7 +85,7 @@ def main() -> None:
     tagger = Tagger.load(args.model)
     load_s = time.perf_counter() - start
     pairs, articles = corpus()
-    text_blocks = [v for b, v in zip(tagger.features.blocks, tagger.features.vectorizers) if b["column"] == 0]
+    text_blocks = [tagger.features.vectorizer(i) for i, b in enumerate(tagger.features.blocks) if b["column"] == 0]
 
     def vectorize_only(texts):
         for vec in text_blocks:

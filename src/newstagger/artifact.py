@@ -1,7 +1,7 @@
 """The model file: NumPy arrays in one .npz, read with allow_pickle=False, plus JSON for the card.
 
 Nothing in the file is code. Loading parses a zip of plain arrays and JSON text, checks the format
-version and shapes, and only then builds stock vectorizers from the stored vocabularies.
+version and shapes, and only then builds the feature blocks from the stored vocabularies.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +102,12 @@ def _card(path: Path, contents: dict[str, np.ndarray]) -> dict:
 
 
 def _warn_on_version_drift(path: Path, card: dict) -> None:
-    import sklearn
-
+    # The installed version from the package metadata: importing scikit-learn itself takes seconds.
+    installed = version("scikit-learn")
     trained_with = card.get("versions", {}).get("scikit-learn")
-    if trained_with and trained_with != sklearn.__version__:
+    if trained_with and trained_with != installed:
         warnings.warn(f"{path}: model was trained with scikit-learn {trained_with}, this is scikit-learn "
-                      f"{sklearn.__version__}; results may differ slightly: retrain to be sure",
+                      f"{installed}; results may differ slightly: retrain to be sure",
                       ModelVersionWarning, stacklevel=3)
 
 

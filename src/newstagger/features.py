@@ -8,22 +8,27 @@ Four blocks (the last two only with a gazetteer), each a stock TfidfVectorizer:
             l2-normed apart from the per-hit tokens so a long story naming many places does
             not drown them (same input column; the "@" prefix tells the two apart)
 
-Training builds them into a ColumnTransformer; a saved model rebuilds each vectorizer from its
-vocabulary and idf arrays, so the same maths runs without unpickling anything.
+Training builds them into a ColumnTransformer. Tagging (FittedFeatures) rebuilds each block from
+its spec, vocabulary and idf array and counts terms with its own analysers, which tests pin to
+TfidfVectorizer's: the same maths, without unpickling anything or importing scikit-learn.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from array import array
+from functools import partial
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import ahocorasick
 import numpy as np
 from scipy import sparse
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     from .gazetteer import Matcher
 
 TEXT_COLUMN, GAZETTEER_COLUMN = 0, 1
@@ -53,8 +58,10 @@ def default_blocks(with_gazetteer: bool) -> list[dict]:
     return blocks
 
 
-def make_vectorizer(spec: dict, vocabulary: Sequence[str] | None = None) -> TfidfVectorizer:
+def make_vectorizer(spec: dict, vocabulary: Sequence[str] | None = None) -> "TfidfVectorizer":
     """Build a stock TfidfVectorizer from a JSON spec (and, for a saved model, its vocabulary)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     params = {k: tuple(v) if k == "ngram_range" else v for k, v in spec.items()}
     if vocabulary is not None:
         params = {k: v for k, v in params.items() if k not in ("min_df", "max_df", "max_features")}
@@ -62,8 +69,10 @@ def make_vectorizer(spec: dict, vocabulary: Sequence[str] | None = None) -> Tfid
     return TfidfVectorizer(dtype=np.float32, **params)
 
 
-def build_column_transformer(blocks: list[dict]) -> ColumnTransformer:
+def build_column_transformer(blocks: list[dict]) -> "ColumnTransformer":
     """Assemble the blocks into the ColumnTransformer used in training."""
+    from sklearn.compose import ColumnTransformer
+
     return ColumnTransformer(
         [(b["name"], make_vectorizer(b["spec"]), b["column"]) for b in blocks],
         transformer_weights={b["name"]: b["weight"] for b in blocks},
@@ -98,43 +107,50 @@ class WeightedTerms(NamedTuple):
 
 
 class FittedFeatures:
-    """The fitted blocks of a saved model, applied exactly as the ColumnTransformer applied them."""
+    """The fitted blocks of a saved model, applied exactly as the ColumnTransformer applied them.
 
-    def __init__(self, blocks: list[dict], vectorizers: list[TfidfVectorizer]):
+    Built from each block's spec, vocabulary and idf array alone: tagging imports no scikit-learn,
+    whose import chain (scipy.stats included) took 2.5 s of every command's and worker's start.
+    """
+
+    def __init__(self, blocks: list[dict], vocabularies: list[list[str]], idfs: list[np.ndarray | None]):
         self.blocks = blocks
-        self.vectorizers = vectorizers
         self.names = [b["name"] for b in blocks]
-        sizes = [len(v.vocabulary_) for v in vectorizers]
+        self.vocabularies = [list(v) for v in vocabularies]
+        settings = [block_settings(b["spec"]) for b in blocks]
+        for block, setting in zip(blocks, settings):
+            if setting["norm"] != "l2" or setting.get("binary"):
+                raise ValueError(f"feature block {block['name']!r} must use the l2 norm of tf-idf counts")
+        sizes = [len(v) for v in self.vocabularies]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        self._terms: dict[int, list[str]] = {}
-        for vec in vectorizers:
-            if vec.norm != "l2":
-                raise ValueError(f"feature blocks must use the l2 norm, not {vec.norm!r}")
-        self._counters = [_block_counter(b["column"], v, int(o))
-                          for b, v, o in zip(blocks, vectorizers, self.offsets)]
-        self._idf = np.concatenate([v.idf_ if v.use_idf else np.ones(n) for v, n in zip(vectorizers, sizes)])
-        self._sublinear = np.concatenate([np.full(n, v.sublinear_tf) for v, n in zip(vectorizers, sizes)])
+        self.idfs = [idf if setting["use_idf"] else None for idf, setting in zip(idfs, settings)]
+        self._counters = [_block_counter(i, self, setting, int(o))
+                          for i, (setting, o) in enumerate(zip(settings, self.offsets))]
+        self._idf = np.concatenate([np.ones(n) if idf is None else idf for idf, n in zip(self.idfs, sizes)])
+        self._sublinear = np.concatenate([np.full(n, st["sublinear_tf"]) for st, n in zip(settings, sizes)])
         self._block_weight = np.concatenate([np.full(n, b["weight"]) for b, n in zip(blocks, sizes)])
         self._block_of = np.repeat(np.arange(len(blocks)), sizes)
         self._all_sublinear = bool(self._sublinear.all())
 
     @classmethod
-    def from_column_transformer(cls, ct: ColumnTransformer, blocks: list[dict]) -> "FittedFeatures":
-        return cls(blocks, [ct.named_transformers_[b["name"]] for b in blocks])
+    def from_vectorizers(cls, blocks: list[dict], vectorizers: list["TfidfVectorizer"]) -> "FittedFeatures":
+        """Take the vocabularies and idf arrays of fitted TfidfVectorizers (one per block)."""
+        vocabularies = [sorted(v.vocabulary_, key=v.vocabulary_.__getitem__) for v in vectorizers]
+        return cls(blocks, vocabularies, [v.idf_ if v.use_idf else None for v in vectorizers])
 
     @classmethod
-    def from_arrays(cls, blocks: list[dict], vocabularies: list[list[str]],
-                    idfs: list[np.ndarray | None]) -> "FittedFeatures":
-        vectorizers = []
-        for block, vocab, idf in zip(blocks, vocabularies, idfs):
-            vec = make_vectorizer(block["spec"], vocab)
-            # Fitting on one empty text only fixes the given vocabulary; the stored idf replaces
-            # the placeholder the fit computed.
-            vec.fit([""])
-            if idf is not None:
-                vec.idf_ = idf
-            vectorizers.append(vec)
-        return cls(blocks, vectorizers)
+    def from_column_transformer(cls, ct: "ColumnTransformer", blocks: list[dict]) -> "FittedFeatures":
+        return cls.from_vectorizers(blocks, [ct.named_transformers_[b["name"]] for b in blocks])
+
+    def vectorizer(self, block: int) -> "TfidfVectorizer":
+        """Return a stock TfidfVectorizer equal to one block (for baselines, and specs without a fast path)."""
+        vec = make_vectorizer(self.blocks[block]["spec"], self.vocabularies[block])
+        # Fitting on one empty text only fixes the given vocabulary; the stored idf replaces
+        # the placeholder the fit computed.
+        vec.fit([""])
+        if self.idfs[block] is not None:
+            vec.idf_ = self.idfs[block]
+        return vec
 
     def clear_caches(self) -> None:
         """Forget the per-word results the blocks have cached (for benchmarks)."""
@@ -195,10 +211,8 @@ class FittedFeatures:
         return self.names[block], self.terms(block)[index - self.offsets[block]]
 
     def terms(self, block: int) -> list[str]:
-        """Return the terms of one block in column order (computed once, on first use)."""
-        if block not in self._terms:
-            self._terms[block] = list(self.vectorizers[block].get_feature_names_out())
-        return self._terms[block]
+        """Return the terms of one block in column order."""
+        return self.vocabularies[block]
 
 
 def _distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,18 +232,65 @@ def _distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, counts
 
 
-def _block_counter(column: int, vectorizer: TfidfVectorizer, offset: int):
+# TfidfVectorizer's defaults for the parameters tagging reads; a spec with any other parameter
+# (stop words, the plain "char" analyzer...) is analysed by a stock TfidfVectorizer instead.
+_DEFAULTS = {"analyzer": "word", "lowercase": True, "strip_accents": None, "token_pattern": r"(?u)\b\w\w+\b",
+             "ngram_range": (1, 1), "sublinear_tf": False, "use_idf": True, "norm": "l2"}
+_FIT_ONLY = {"min_df", "max_df", "max_features", "smooth_idf", "dtype"}
+
+
+def block_settings(spec: dict) -> dict:
+    """Return a block's spec with TfidfVectorizer's defaults filled in; "fast" says if our analysers cover it."""
+    settings = {**_DEFAULTS, **spec}
+    settings["ngram_range"] = tuple(settings["ngram_range"])
+    settings["fast"] = (set(spec) <= set(_DEFAULTS) | _FIT_ONLY and settings["analyzer"] in ("word", "char_wb")
+                        and settings["strip_accents"] in (None, "unicode", "ascii"))
+    return settings
+
+
+def _block_counter(block: int, features: "FittedFeatures", settings: dict, offset: int):
     """Return a function that appends a row's global term columns (-1 if unknown) for one block."""
-    vocabulary = {term: i + offset for term, i in vectorizer.vocabulary_.items()}
-    if vectorizer.analyzer == "char_wb":
-        return _CharWordCounter(column, vectorizer, vocabulary)
-    if vectorizer.analyzer == "word" and vectorizer.stop_words is None and vectorizer.tokenizer is None:
-        return _WordCounter(column, vectorizer, vocabulary)
-    analyze, get, unknown = vectorizer.build_analyzer(), vocabulary.get, repeat(-1)
+    column = features.blocks[block]["column"]
+    vocabulary = {term: i + offset for i, term in enumerate(features.vocabularies[block])}
+    if settings["fast"] and settings["analyzer"] == "char_wb":
+        return _CharWordCounter(column, settings, vocabulary)
+    if settings["fast"]:
+        return _WordCounter(column, settings, vocabulary)
+    analyze, get, unknown = features.vectorizer(block).build_analyzer(), vocabulary.get, repeat(-1)
 
     def count_into(row, found: array) -> None:
         found.extend(map(get, analyze(row[column]), unknown))
     return count_into
+
+
+def _preprocessor(settings: dict):
+    """Return TfidfVectorizer's preprocessing for these settings: lowercase, then strip accents."""
+    strip = {None: None, "unicode": _strip_accents_unicode, "ascii": _strip_accents_ascii}[settings["strip_accents"]]
+    return partial(_preprocess, lower=settings["lowercase"], strip=strip)
+
+
+def _preprocess(text: str, *, lower: bool, strip) -> str:
+    if lower:
+        text = text.lower()
+    return strip(text) if strip else text
+
+
+def _strip_accents_unicode(text: str) -> str:
+    """Decompose accented characters and drop the combining marks (scikit-learn's strip_accents_unicode)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _strip_accents_ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ASCII", "ignore").decode("ASCII")
+
+
+def _tokenizer(settings: dict):
+    pattern = re.compile(settings["token_pattern"])
+    if pattern.groups > 1:
+        raise ValueError("a token pattern may capture at most one group")
+    return pattern.findall
 
 
 # Token patterns that never match whitespace: with these, a text's tokens are its whitespace-separated
@@ -245,13 +306,13 @@ class _WordCounter:
     unigram columns are cached, as the character block caches its n-grams.
     """
 
-    def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
+    def __init__(self, column: int, settings: dict, vocabulary: dict[str, int]):
         self.column = column
-        self.preprocess = vectorizer.build_preprocessor()
-        self.tokenize = vectorizer.build_tokenizer()
-        self.min_n, self.max_n = vectorizer.ngram_range
+        self.preprocess = _preprocessor(settings)
+        self.tokenize = _tokenizer(settings)
+        self.min_n, self.max_n = settings["ngram_range"]
         self.get = vocabulary.get
-        self.per_word = vectorizer.token_pattern in _PER_WORD_PATTERNS
+        self.per_word = settings["token_pattern"] in _PER_WORD_PATTERNS
         self.tokens_of = _Memo(lambda word: tuple(self.tokenize(word)))
         self.unigrams_of = _Memo(lambda word: _packed(map(self.get, self.tokens_of[word])))
 
@@ -285,9 +346,9 @@ class _CharWordCounter:
     word shorter than n_min is one gram itself, and only matches itself), five times faster.
     """
 
-    def __init__(self, column: int, vectorizer: TfidfVectorizer, vocabulary: dict[str, int]):
+    def __init__(self, column: int, settings: dict, vocabulary: dict[str, int]):
         self.column = column
-        self.preprocess = vectorizer.build_preprocessor()
+        self.preprocess = _preprocessor(settings)
         grams = ahocorasick.Automaton()
         for term, index in vocabulary.items():
             grams.add_word(term, index)

@@ -134,10 +134,10 @@ class Tagger:
         """Write the model to one .npz file, atomically."""
         arrays: dict[str, np.ndarray] = {}
         extras: dict[str, object] = {}
-        for i, vec in enumerate(self.features.vectorizers):
+        for i, idf in enumerate(self.features.idfs):
             extras[f"vocabulary.{i}"] = self.features.terms(i)
-            if getattr(vec, "use_idf", False):
-                arrays[f"idf.{i}"] = vec.idf_.astype(np.float64)
+            if idf is not None:
+                arrays[f"idf.{i}"] = idf.astype(np.float64)
         for head in self.heads:
             for part in ("coef", "intercept", "calibration", "thresholds"):
                 arrays[f"head.{head.facet}.{part}"] = getattr(head, part)
@@ -155,7 +155,7 @@ class Tagger:
         card, arrays, extras = artifact.read_model(path)
         try:
             blocks = card["blocks"]
-            features = FittedFeatures.from_arrays(
+            features = FittedFeatures(
                 blocks, [extras[f"vocabulary.{i}"] for i in range(len(blocks))],
                 [arrays.get(f"idf.{i}") for i in range(len(blocks))])
             heads = [Head(h["facet"], h["labels"], *(arrays[f"head.{h['facet']}.{p}"] for p in
