@@ -50,6 +50,19 @@ def test_local_cluster_matches_local_workers(folder, tmp_path, tiny_model_path):
     assert [json.loads(x)["kind"] for x in (tmp_path / "dask.jsonl.errors.jsonl").read_text().splitlines()] == ["empty"]
 
 
+def test_connecting_has_every_worker_load_the_model(tiny_model_path):
+    """Workers start loading the model when the run connects, before the folder is listed."""
+    from newstagger.batch_dask import DaskRun
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        run = DaskRun(client, str(tiny_model_path))
+        distributed.wait(run._warm, timeout=60)
+        loaded = client.run(lambda: sorted(__import__("newstagger.batch").batch._TAGGERS))
+        run.close()
+    assert len(loaded) == 2 and all(models == [str(tiny_model_path)] for models in loaded.values())
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

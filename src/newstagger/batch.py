@@ -87,6 +87,11 @@ def init_worker(model_path: str, parent_pid: int) -> None:
     _tagger(model_path)
 
 
+def load_worker_model(model_path: str) -> None:
+    """Load the model into this worker process now, so that its first chunk does not wait for it."""
+    _tagger(model_path)
+
+
 def _tagger(model_path: str):
     if model_path not in _TAGGERS:
         from .model import Tagger
@@ -129,39 +134,47 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else None
     _check_start(root, out, fmt, resume)
-    # Load in the parent: a bad model fails early with one clear message, and local workers,
-    # forked from here, inherit the loaded model instead of each loading it again.
-    tagger = _TAGGERS[str(model_path)] = Tagger.load(model_path)
-    sink = Sink(out, fmt, csv_columns(tagger.taxonomy.to_dict()), resume=resume, stream=stream or sys.stdout)
-    summary = Summary(resumed=sink.resumed, output=str(out) if out else "-",
-                      errors_file=str(errors_path(out)) if out else None)
-    skip = [p for p in (out, out and partial_path(out), out and errors_path(out),
-                        out and partial_path(errors_path(out))) if p]
-    files, problems = discover(root, include, exclude, skip)
-    _report(sink, summary, [], problems, stream_errors=out is None)
-    tasks = [(*task, fmt, sink.columns) for task in _tasks(str(root), files, sink, chunk_files, max_bytes)]
-    bar = _bar(len(files), progress)
-    bar.update(len(files) - sum(len(t[1]) for t in tasks))
+    cluster = _connect(scheduler, str(model_path))  # first: its workers load the model meanwhile
     try:
-        for records, errors, nfiles in _runner(tasks, str(model_path), workers, scheduler):
-            _report(sink, summary, records, errors, stream_errors=out is None)
-            summary.files += nfiles
-            bar.update(nfiles)
-            bar.set_postfix(docs_per_s=f"{summary.documents / max(time.monotonic() - started, 1e-9):.0f}")
-        sink.finish()
+        # Load in the parent: a bad model fails early with one clear message, and local workers,
+        # forked from here, inherit the loaded model instead of each loading it again.
+        tagger = _TAGGERS[str(model_path)] = Tagger.load(model_path)
+        sink = Sink(out, fmt, csv_columns(tagger.taxonomy.to_dict()), resume=resume, stream=stream or sys.stdout)
+        summary = Summary(resumed=sink.resumed, output=str(out) if out else "-",
+                          errors_file=str(errors_path(out)) if out else None)
+        skip = [p for p in (out, out and partial_path(out), out and errors_path(out),
+                            out and partial_path(errors_path(out))) if p]
+        files, problems = discover(root, include, exclude, skip)
+        _report(sink, summary, [], problems, stream_errors=out is None)
+        tasks = [(*task, fmt, sink.columns) for task in _tasks(str(root), files, sink, chunk_files, max_bytes)]
+        bar = _bar(len(files), progress)
+        bar.update(len(files) - sum(len(t[1]) for t in tasks))
+        try:
+            results = cluster.results(tasks) if cluster else run_local(tasks, model_path=str(model_path),
+                                                                         workers=workers)
+            for records, errors, nfiles in results:
+                _report(sink, summary, records, errors, stream_errors=out is None)
+                summary.files += nfiles
+                bar.update(nfiles)
+                bar.set_postfix(docs_per_s=f"{summary.documents / max(time.monotonic() - started, 1e-9):.0f}")
+            sink.finish()
+        finally:
+            bar.close()
+            sink.close()
     finally:
-        bar.close()
-        sink.close()
+        if cluster is not None:
+            cluster.close()
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _runner(tasks, model_path, workers, scheduler):
+def _connect(scheduler, model_path: str):
+    """Connect to the Dask cluster, if asked, and have its workers start loading the model."""
     if scheduler is None:
-        return run_local(tasks, model_path=model_path, workers=workers)
-    from .batch_dask import run_dask
+        return None
+    from .batch_dask import DaskRun
 
-    return run_dask(tasks, model_path=model_path, scheduler=scheduler)
+    return DaskRun(scheduler, model_path)
 
 
 def _check_start(root: Path, out: Path | None, fmt: str, resume: bool) -> None:

@@ -10,24 +10,42 @@ from typing import Iterator
 from .errors import NewstaggerError
 
 
-def run_dask(tasks: list[tuple], *, model_path: str, scheduler) -> Iterator[tuple[list, list, int]]:
-    """Yield each chunk's result from the cluster at `scheduler` (an address or a Client) as it completes."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise NewstaggerError("--scheduler needs dask.distributed: pip install 'newstagger[dask]'") from None
-    from .batch import tag_chunk
+class DaskRun:
+    """A connection to the cluster whose workers start loading the model as soon as it is made.
 
-    own = not isinstance(scheduler, Client)
-    try:
-        client = Client(scheduler, timeout="20s") if own else scheduler
-    except OSError as exc:
-        raise NewstaggerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    try:
-        futures = [client.submit(tag_chunk, model_path, *task, pure=False) for task in tasks]
+    Made before the folder is listed, so workers import newstagger and load the model (seconds
+    on a fresh worker) while the client lists files, instead of after.
+    """
+
+    def __init__(self, scheduler, model_path: str):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise NewstaggerError("--scheduler needs dask.distributed: pip install 'newstagger[dask]'") from None
+        self.model_path = model_path
+        self.own = not isinstance(scheduler, Client)
+        try:
+            self.client = Client(scheduler, timeout="20s") if self.own else scheduler
+        except OSError as exc:
+            raise NewstaggerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        from .batch import load_worker_model
+
+        self._warm = [self.client.submit(load_worker_model, model_path, workers=[address], pure=False)
+                      for address in self.client.scheduler_info()["workers"]]
+
+    def results(self, tasks: list[tuple]) -> Iterator[tuple[list, list, int]]:
+        """Yield each chunk's result as it completes."""
+        from distributed import as_completed
+
+        from .batch import tag_chunk
+
+        futures = [self.client.submit(tag_chunk, self.model_path, *task, pure=False) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
             future.release()
-    finally:
-        if own:
-            client.close()
+
+    def close(self) -> None:
+        for future in self._warm:
+            future.release()
+        if self.own:
+            self.client.close()
