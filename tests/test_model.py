@@ -146,6 +146,22 @@ def test_runtime_counting_matches_other_vectorizer_specs(spec):
         np.testing.assert_allclose(ours, vectorizer.transform(texts).toarray(), atol=1e-6)
 
 
+def test_gazetteer_column_counted_once_per_string_matches_the_vectorizer():
+    """Blocks reading the gazetteer column cache whole strings; the counts must not change."""
+    from newstagger.features import GAZETTEER_COLUMN, GAZETTEER_DOC_SPEC, GAZETTEER_SPEC, FittedFeatures, make_vectorizer
+
+    strings = ["c:PK r:south-asia country:south-asia t:south-asia @first:south-asia",
+               "c:CN r:east-asia city:east-asia c:CN r:east-asia @first:east-asia @most:east-asia",
+               "", "c:ZZ r:nowhere @first:nowhere", "c:PK r:south-asia country:south-asia t:south-asia @first:south-asia"]
+    for spec in (GAZETTEER_SPEC, GAZETTEER_DOC_SPEC):
+        vectorizer = make_vectorizer(spec).fit(strings[:2])
+        block = {"name": "g", "column": GAZETTEER_COLUMN, "weight": 1.0, "spec": spec}
+        features = FittedFeatures.from_vectorizers([block], [vectorizer])
+        for _ in range(2):  # the second pass reads the cache
+            ours = features.transform([("ignored text", g) for g in strings]).toarray()
+            np.testing.assert_allclose(ours, vectorizer.transform(strings).toarray(), atol=1e-6)
+
+
 def test_word_token_pattern_finds_the_classic_tokens():
     """The faster token pattern finds exactly the tokens of the usual hyphen-aware one."""
     import re
