@@ -284,7 +284,8 @@ def _strip_accents_unicode(text: str) -> str:
     """Decompose accented characters and drop the combining marks (scikit-learn's strip_accents_unicode)."""
     if text.isascii():
         return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    combining = unicodedata.combining
+    return "".join([c for c in unicodedata.normalize("NFKD", text) if not combining(c)])  # a list joins faster
 
 
 def _strip_accents_ascii(text: str) -> str:
