@@ -117,7 +117,7 @@ class FittedFeatures:
         self.blocks = blocks
         self.names = [b["name"] for b in blocks]
         self.vocabularies = [list(v) for v in vocabularies]
-        settings = [block_settings(b["spec"]) for b in blocks]
+        settings = [_block_settings(b["spec"]) for b in blocks]
         for block, setting in zip(blocks, settings):
             if setting["norm"] != "l2" or setting.get("binary"):
                 raise ValueError(f"feature block {block['name']!r} must use the l2 norm of tf-idf counts")
@@ -242,7 +242,7 @@ _DEFAULTS = {"analyzer": "word", "lowercase": True, "strip_accents": None, "toke
 _FIT_ONLY = {"min_df", "max_df", "max_features", "smooth_idf", "dtype"}
 
 
-def block_settings(spec: dict) -> dict:
+def _block_settings(spec: dict) -> dict:
     """Return a block's spec with TfidfVectorizer's defaults filled in; "fast" says if our analysers cover it."""
     settings = {**_DEFAULTS, **spec}
     settings["ngram_range"] = tuple(settings["ngram_range"])

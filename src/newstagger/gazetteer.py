@@ -160,7 +160,7 @@ class Matcher:
                 or after[0].strip("\"'”’),.;:") in (vetoes_after or ()))
 
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
-        names, regions = self.gazetteer.names, self.gazetteer.regions
+        names = self.gazetteer.names
         sure = {names[n].codes[0] for _, _, n in spans if len(names[n].codes) == 1}
         hits = []
         for start, end, name in spans:

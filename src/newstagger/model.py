@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import re
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
