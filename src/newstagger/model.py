@@ -181,8 +181,8 @@ def _collector_paused():
     """Pause Python's cycle collector while tagging, then restore it as it was.
 
     Tagging makes no reference cycles, but it allocates enough containers (results, cached
-    tokens) to set off full collections, each scanning the whole heap (scikit-learn's and
-    scipy's modules included): about a fifth of the time of tagging a few thousand headlines.
+    tokens) to set off full collections, each scanning the whole heap: in a process that had
+    imported scikit-learn they took up to a fifth of the time of tagging 2,654 headlines.
     Everything made here is freed by reference counting as usual.
     """
     was_enabled = gc.isenabled()
