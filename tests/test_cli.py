@@ -95,3 +95,12 @@ def test_tag_help_names_the_settings_without_a_flag(runner):
     assert result.exit_code == 0
     for variable in ("NEWSTAGGER_BATCH_CHUNK", "NEWSTAGGER_BATCH_DASK_CHUNK", "NEWSTAGGER_BATCH_MAX_BYTES"):
         assert variable in result.output
+
+
+def test_python_dash_m_runs_the_command_line():
+    """`python -m newstagger` is the same command line as the script, in a fresh process."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "newstagger", "--help"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("Usage: newstagger ") and "classify" in out.stdout
