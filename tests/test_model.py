@@ -127,13 +127,14 @@ def test_runtime_features_match_the_column_transformer(tiny_data, tiny_tagger, t
     {"analyzer": "word", "ngram_range": [1, 3], "sublinear_tf": True},
     {"analyzer": "word", "ngram_range": [2, 2], "lowercase": False, "sublinear_tf": False},
     {"analyzer": "char_wb", "ngram_range": [2, 4], "strip_accents": "unicode"},
+    {"analyzer": "word", "strip_accents": "ascii", "token_pattern": r"\S+"},
     {"analyzer": "char_wb", "ngram_range": [4, 6]},  # one-letter words are shorter than a gram
     {"analyzer": "word", "token_pattern": r"\S+", "lowercase": False},
     {"analyzer": "word", "token_pattern": r"(?<!\S)[^@\s]\S*", "lowercase": False},  # gazetteer hits
     {"analyzer": "word", "token_pattern": r"@\S+", "lowercase": False},  # gazetteer document tokens
     {"analyzer": "word", "token_pattern": r"(?u)\b\w+'?\w*\b"},  # not cached per word
     {"analyzer": "char", "ngram_range": [1, 3]},  # no fast path: the vectorizer's own analyzer
-], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "char_wb-4-6", "split-tokens", "gazetteer-hits", "gazetteer-doc", "other-pattern", "char-1-3"])
+], ids=["word-1-3", "word-2-2-raw-tf", "char_wb-2-4", "ascii-accents", "char_wb-4-6", "split-tokens", "gazetteer-hits", "gazetteer-doc", "other-pattern", "char-1-3"])
 def test_runtime_counting_matches_other_vectorizer_specs(spec):
     from newstagger.features import FittedFeatures, make_vectorizer
 
