@@ -202,14 +202,20 @@ def serve(host, port, workers, model, log_level) -> None:
 
 
 def _train_default_model(path: Path) -> None:
-    """First run of the quick start: build the default model from seeds/ before serving it."""
-    from .train import train_from_paths
+    """First run of the quick start: build the default model from seeds/ before serving it.
 
-    started = time.monotonic()
-    say = _progress(started)
-    say(f"no model at {path}: training the default model from seeds/ first")
-    train_from_paths(["seeds"], progress=say).save(path)
-    say(f"wrote {path}")
+    Training runs in a child process: the server's master forks every gunicorn worker from
+    itself, and training's worker pool would leave them its processes and their bookkeeping
+    (which then fails with tracebacks when the workers exit).
+    """
+    import subprocess
+
+    _progress(time.monotonic())(f"no model at {path}: training the default model from seeds/ first")
+    done = subprocess.run([sys.executable, "-m", "newstagger", "train", "--data", "seeds", "--out", str(path)],
+                          stdout=subprocess.PIPE, text=True)  # progress streams on stderr
+    click.echo(done.stdout, err=True, nl=False)  # the cross-validated table; stdout stays the server's
+    if done.returncode != 0:
+        raise NewstaggerError(f"training the default model failed (exit status {done.returncode}); see above")
 
 
 def _facet_table(facet: str, report: dict, with_threshold: bool = False) -> str:
