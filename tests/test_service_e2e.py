@@ -148,3 +148,24 @@ def test_serve_fails_cleanly_on_a_bad_model(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "Error:" in done.stderr and "bad.npz" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_first_run_trains_then_serves_and_stops_cleanly(tmp_path):
+    """The quick start for real: no model yet, so serve trains one, serves it, and exits without tracebacks."""
+    from .conftest import write_tiny_corpus
+
+    write_tiny_corpus(tmp_path / "seeds")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "NEWSTAGGER_MODEL"}
+    proc = subprocess.Popen([_newstagger(), "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: proc.poll() is None and requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).ok,
+                    120, "the server to train and start")
+        assert requests.post(f"http://127.0.0.1:{port}/classify", json=HEADLINE, timeout=10).ok
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert (tmp_path / "models" / "newstagger.npz").exists()
+    assert "training the default model" in err and "Traceback" not in err
+    assert out == ""  # the training report goes to stderr too
