@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, TextIO
@@ -134,8 +135,7 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else None
     _check_start(root, out, fmt, resume)
-    cluster = _connect(scheduler, str(model_path))  # first: its workers load the model meanwhile
-    try:
+    with _connect(scheduler, str(model_path)) as cluster:  # first: its workers load the model meanwhile
         # Load in the parent: a bad model fails early with one clear message, and local workers,
         # forked from here, inherit the loaded model instead of each loading it again.
         tagger = _TAGGERS[str(model_path)] = Tagger.load(model_path)
@@ -161,17 +161,17 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
         finally:
             bar.close()
             sink.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
     summary.seconds = time.monotonic() - started
     return summary
 
 
 def _connect(scheduler, model_path: str):
-    """Connect to the Dask cluster, if asked, and have its workers start loading the model."""
+    """Connect to the Dask cluster, if asked, and have its workers start loading the model.
+
+    A context manager either way: the DaskRun, or None for local workers.
+    """
     if scheduler is None:
-        return None
+        return nullcontext()
     from .batch_dask import DaskRun
 
     return DaskRun(scheduler, model_path)

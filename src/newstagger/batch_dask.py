@@ -44,6 +44,12 @@ class DaskRun:
             yield future.result()
             future.release()
 
+    def __enter__(self) -> "DaskRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         for future in self._warm:
             future.release()

@@ -399,7 +399,7 @@ def _counted(counter: _WordCounter, text: str) -> bytes:
 class _Memo(dict):
     """A dict that computes a missing key's value once; it starts over when full (bounded memory)."""
 
-    MAX_ITEMS = 200_000    # words; about 100 bytes each
+    MAX_ITEMS = 200_000    # words (or whole gazetteer strings); about 100 bytes each
 
     def __init__(self, compute):
         super().__init__()

@@ -101,17 +101,18 @@ class ServiceApplication(BaseApplication):
         from .service import create_app
 
         app = create_app({**self.settings, "model": str(self.snapshots.current)}, tagger=self.snapshots.tagger)
-        # What is left now lives as long as the workers: frozen out of the cycle collector, its
-        # scans in the workers neither cost time nor copy the shared pages. Collect first: after a
-        # reload the previous app's reference cycles are garbage that would stay frozen for good.
-        gc.collect()
+        # What is made now lives as long as the workers: frozen out of the cycle collector, its
+        # scans in the workers neither cost time nor copy the shared pages.
         gc.freeze()
         return app
 
     def reload(self) -> None:
-        gc.unfreeze()  # so that the previous app and model can be collected once dropped
-        super().reload()
         self.callable = None  # gunicorn keeps a preloaded app; build a new one around the new model
+        # Unfrozen and collected, the previous app's and model's reference cycles are freed
+        # rather than frozen again with the new app.
+        gc.unfreeze()
+        gc.collect()
+        super().reload()
 
     def run(self) -> None:
         ReloadingArbiter(self).run()
