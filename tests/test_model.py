@@ -11,7 +11,7 @@ from newstagger import ModelError, Tagger
 from newstagger.artifact import ModelVersionWarning
 from newstagger.documents import read_documents
 from newstagger.evaluation import label_matrix
-from newstagger.features import model_inputs
+from newstagger.features import CHAR_SPEC, WORD_SPEC, model_inputs
 from newstagger.train import build_pipeline, hyperparameters, train_from_paths
 
 TEXTS = ["France sells Rafale jets to India in a $5bn deal", "Artillery shelling in Donbas kills three",
@@ -147,6 +147,32 @@ def test_runtime_counting_matches_other_vectorizer_specs(spec):
         np.testing.assert_allclose(ours, vectorizer.transform(texts).toarray(), atol=1e-6)
 
 
+@pytest.mark.parametrize("word_spec, char_spec, shared", [
+    (WORD_SPEC, CHAR_SPEC, True),  # the default model's pair
+    ({"analyzer": "word", "ngram_range": [2, 3]}, {"analyzer": "char_wb", "ngram_range": [2, 4]}, True),
+    ({"analyzer": "word", "ngram_range": [1, 1], "token_pattern": r"\S+"}, {"analyzer": "char_wb"}, True),
+    ({"analyzer": "word", "strip_accents": "ascii"}, {"analyzer": "char_wb", "strip_accents": "unicode"}, False),
+    ({"analyzer": "word", "token_pattern": r"(?u)\b\w+'?\w*\b"}, {"analyzer": "char_wb"}, False),
+], ids=["default", "word-2-3", "unigrams-only", "other-accents", "not-per-word"])
+def test_word_and_char_blocks_sharing_a_word_cache_match_the_vectorizers(word_spec, char_spec, shared):
+    """Blocks of one column and preprocessing share one per-word cache; each block's weights must not change."""
+    from scipy import sparse
+
+    from newstagger.features import FittedFeatures, make_vectorizer
+
+    train = TRICKY_TEXTS + TEXTS + ["the jets the jets the jets", "Navy drills near the Spratly Islands"]
+    vectorizers = [make_vectorizer(spec).fit(train) for spec in (word_spec, char_spec)]
+    blocks = [{"name": n, "column": 0, "weight": 1.0, "spec": spec}
+              for n, spec in (("word", word_spec), ("char", char_spec))]
+    features = FittedFeatures.from_vectorizers(blocks, vectorizers)
+    assert any(type(c).__name__ == "_SharedWordCache" for c in features._counters) == shared
+    for texts in (train, train[:1], ["unseen words only: qqq zzz", "jets qqq"]):
+        for _ in range(2):  # the second pass reads the cache
+            ours = features.transform([(t, "") for t in texts]).toarray()
+            theirs = sparse.hstack([v.transform(texts) for v in vectorizers]).toarray()
+            np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
 def test_gazetteer_column_counted_once_per_string_matches_the_vectorizer():
     """Blocks reading the gazetteer column cache whole strings; the counts must not change."""
     from newstagger.features import GAZETTEER_COLUMN, GAZETTEER_DOC_SPEC, GAZETTEER_SPEC, FittedFeatures, make_vectorizer
@@ -154,13 +180,17 @@ def test_gazetteer_column_counted_once_per_string_matches_the_vectorizer():
     strings = ["c:PK r:south-asia country:south-asia t:south-asia @first:south-asia",
                "c:CN r:east-asia city:east-asia c:CN r:east-asia @first:east-asia @most:east-asia",
                "", "c:ZZ r:nowhere @first:nowhere", "c:PK r:south-asia country:south-asia t:south-asia @first:south-asia"]
-    for spec in (GAZETTEER_SPEC, GAZETTEER_DOC_SPEC):
-        vectorizer = make_vectorizer(spec).fit(strings[:2])
-        block = {"name": "g", "column": GAZETTEER_COLUMN, "weight": 1.0, "spec": spec}
-        features = FittedFeatures.from_vectorizers([block], [vectorizer])
+    from scipy import sparse
+
+    for specs in ([GAZETTEER_SPEC], [GAZETTEER_DOC_SPEC], [GAZETTEER_SPEC, GAZETTEER_DOC_SPEC]):
+        vectorizers = [make_vectorizer(spec).fit(strings[:2]) for spec in specs]
+        blocks = [{"name": f"g{i}", "column": GAZETTEER_COLUMN, "weight": 1.0, "spec": spec}
+                  for i, spec in enumerate(specs)]
+        features = FittedFeatures.from_vectorizers(blocks, vectorizers)
         for _ in range(2):  # the second pass reads the cache
             ours = features.transform([("ignored text", g) for g in strings]).toarray()
-            np.testing.assert_allclose(ours, vectorizer.transform(strings).toarray(), atol=1e-6)
+            theirs = sparse.hstack([v.transform(strings) for v in vectorizers]).toarray()
+            np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
 def test_word_token_pattern_finds_the_classic_tokens():

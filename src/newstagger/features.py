@@ -124,8 +124,8 @@ class FittedFeatures:
         sizes = [len(v) for v in self.vocabularies]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.idfs = [idf if setting["use_idf"] else None for idf, setting in zip(idfs, settings)]
-        self._counters = [_block_counter(i, self, setting, int(o))
-                          for i, (setting, o) in enumerate(zip(settings, self.offsets))]
+        self._counters = _shared_caches([_block_counter(i, self, setting, int(o))
+                                         for i, (setting, o) in enumerate(zip(settings, self.offsets))])
         self._idf = np.concatenate([np.ones(n) if idf is None else idf for idf, n in zip(self.idfs, sizes)])
         self._sublinear = np.concatenate([np.full(n, st["sublinear_tf"]) for st, n in zip(settings, sizes)])
         self._block_weight = np.concatenate([np.full(n, b["weight"]) for b, n in zip(blocks, sizes)])
@@ -154,13 +154,9 @@ class FittedFeatures:
 
     def clear_caches(self) -> None:
         """Forget the per-word results the blocks have cached (for benchmarks)."""
-        counters = list(self._counters)
-        while counters:
-            for value in vars(counters.pop()).values():
-                if isinstance(value, _Memo):
-                    value.clear()
-                elif isinstance(value, _WordCounter):  # the counter a whole-text cache wraps
-                    counters.append(value)
+        for counter in self._counters:
+            if hasattr(counter, "clear"):
+                counter.clear()
 
     @property
     def n_features(self) -> int:
@@ -257,8 +253,6 @@ def _block_counter(block: int, features: "FittedFeatures", settings: dict, offse
     vocabulary = {term: i + offset for i, term in enumerate(features.vocabularies[block])}
     if settings["fast"] and settings["analyzer"] == "char_wb":
         return _CharWordCounter(column, settings, vocabulary)
-    if settings["fast"] and column == GAZETTEER_COLUMN:
-        return _WholeTextCounter(column, _WordCounter(column, settings, vocabulary))
     if settings["fast"]:
         return _WordCounter(column, settings, vocabulary)
     analyze, get, unknown = features.vectorizer(block).build_analyzer(), vocabulary.get, repeat(-1)
@@ -314,13 +308,18 @@ class _WordCounter:
 
     def __init__(self, column: int, settings: dict, vocabulary: dict[str, int]):
         self.column = column
+        self.preprocessing = (settings["lowercase"], settings["strip_accents"])
         self.preprocess = _preprocessor(settings)
         self.tokenize = _tokenizer(settings)
         self.min_n, self.max_n = settings["ngram_range"]
         self.get = vocabulary.get
         self.per_word = settings["token_pattern"] in _PER_WORD_PATTERNS
-        self.tokens_of = _Memo(lambda word: tuple(self.tokenize(word)))
-        self.unigrams_of = _Memo(lambda word: _packed(map(self.get, self.tokens_of[word])))
+        self.words = _Memo(self.word_entry)
+
+    def word_entry(self, word: str) -> tuple[tuple[str, ...], bytes]:
+        """Return a word's tokens and its unigrams' known columns as packed int32 bytes."""
+        tokens = tuple(self.tokenize(word))
+        return tokens, (_packed(map(self.get, tokens)) if self.min_n == 1 else b"")
 
     def __call__(self, row, found: array) -> None:
         self.count_text(row[self.column], found)
@@ -329,21 +328,29 @@ class _WordCounter:
         """Append the columns of one text's n-grams (-1 for those not in the vocabulary)."""
         text = self.preprocess(text)
         if self.per_word:
-            words = text.split()
-            # Unigrams come straight from the per-word columns; the token list is for n >= 2.
-            tokens = list(chain.from_iterable(map(self.tokens_of.__getitem__, words))) if self.max_n > 1 else []
+            self.count_words(list(map(self.words.__getitem__, text.split())), found)
         else:
-            tokens = self.tokenize(text)
+            self.count_ngrams(self.tokenize(text), found, lowest=1)
+
+    def count_words(self, entries: list[tuple[tuple[str, ...], bytes]], found: array) -> None:
+        """Append the columns of a text given as its words' cached (tokens, packed columns) entries."""
+        found.frombytes(b"".join([columns for _, columns in entries]))
+        if self.max_n > 1:
+            self.count_ngrams([token for tokens, _ in entries for token in tokens], found, lowest=2)
+
+    def count_ngrams(self, tokens: list[str], found: array, lowest: int) -> None:
+        """Append the columns of the n-grams of `tokens`, from max(lowest, min_n) to max_n words long."""
         get = self.get
-        for n in range(self.min_n, self.max_n + 1):
-            if n == 1 and self.per_word:
-                found.frombytes(b"".join(map(self.unigrams_of.__getitem__, words)))
-            elif n == 1:
+        for n in range(max(lowest, self.min_n), self.max_n + 1):
+            if n == 1:
                 found.extend(map(get, tokens, repeat(-1)))
             elif n == 2:  # the common case, spelled out: zip(*[...]) costs more than the lookups
                 found.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))
             else:
                 found.extend(map(get, map(" ".join, zip(*[tokens[i:] for i in range(n)])), repeat(-1)))
+
+    def clear(self) -> None:
+        self.words.clear()
 
 
 class _CharWordCounter:
@@ -358,42 +365,95 @@ class _CharWordCounter:
 
     def __init__(self, column: int, settings: dict, vocabulary: dict[str, int]):
         self.column = column
+        self.preprocessing = (settings["lowercase"], settings["strip_accents"])
         self.preprocess = _preprocessor(settings)
-        grams = ahocorasick.Automaton()
+        self.grams = ahocorasick.Automaton()
         for term, index in vocabulary.items():
-            grams.add_word(term, index)
+            self.grams.add_word(term, index)
         if vocabulary:
-            grams.make_automaton()
-            self.cache = _Memo(lambda word: _packed(c for _, c in grams.iter(f" {word} ")))
-        else:
-            self.cache = _Memo(lambda word: b"")
+            self.grams.make_automaton()
+        self.words = _Memo(self.word_columns)
+
+    def word_columns(self, word: str) -> bytes:
+        """Return the known columns of a word's character n-grams as packed int32 bytes."""
+        if not len(self.grams):
+            return b""
+        return _packed(c for _, c in self.grams.iter(f" {word} "))
 
     def __call__(self, row, found: array) -> None:
         # The words' columns are stored as packed int32 bytes, so one C-level join gathers them all.
-        found.frombytes(b"".join(map(self.cache.__getitem__, self.preprocess(row[self.column]).split())))
+        found.frombytes(b"".join(map(self.words.__getitem__, self.preprocess(row[self.column]).split())))
+
+    def clear(self) -> None:
+        self.words.clear()
+
+
+class _SharedWordCache:
+    """A per-word word block and the character blocks of the same column and preprocessing, one cache.
+
+    All of them split the same preprocessed text on whitespace, so one lookup per word gives its
+    tokens (for the word n-grams) and the columns of its unigrams and character n-grams. Separate
+    caches cost three dictionary lookups a word; on this path, bound by memory latency, those
+    lookups cost more than the work around them (a headline took a third longer).
+    """
+
+    def __init__(self, word: _WordCounter, chars: list[_CharWordCounter]):
+        self.column = word.column
+        self.preprocess = word.preprocess
+        self.word = word
+        self.chars = chars
+        self.words = _Memo(self.word_entry)
+
+    def word_entry(self, word: str) -> tuple[tuple[str, ...], bytes]:
+        tokens, unigrams = self.word.word_entry(word)
+        return tokens, unigrams + b"".join([char.word_columns(word) for char in self.chars])
+
+    def __call__(self, row, found: array) -> None:
+        self.word.count_words(list(map(self.words.__getitem__, self.preprocess(row[self.column]).split())), found)
+
+    def clear(self) -> None:
+        self.words.clear()
 
 
 class _WholeTextCounter:
-    """A word block whose input texts repeat whole, cached per text.
+    """The word blocks of a column whose texts repeat whole, cached per text.
 
     The gazetteer column holds one string per combination of place names a text mentions, and
-    headlines repeat those combinations ("Beijing ... Taiwan"): counting each string once saves
-    tokenising it again for every headline.
+    headlines repeat those combinations ("Beijing ... Taiwan"): counting each string once, for all
+    of its blocks, saves tokenising it again for every headline.
     """
 
-    def __init__(self, column: int, counter: _WordCounter):
+    def __init__(self, column: int, counters: list[_WordCounter]):
         self.column = column
-        self.counter = counter
-        self.cache = _Memo(lambda text: _counted(counter, text))
+        self.cache = _Memo(lambda text: b"".join([_counted(counter, text) for counter in counters]))
 
     def __call__(self, row, found: array) -> None:
         found.frombytes(self.cache[row[self.column]])
+
+    def clear(self) -> None:
+        self.cache.clear()
 
 
 def _counted(counter: _WordCounter, text: str) -> bytes:
     found = array("i")
     counter.count_text(text, found)
     return found.tobytes()
+
+
+def _shared_caches(counters: list) -> list:
+    """Merge the counters that can share one cache (see _SharedWordCache and _WholeTextCounter)."""
+    whole = [c for c in counters if isinstance(c, _WordCounter) and c.column == GAZETTEER_COLUMN]
+    merged = [c for c in counters if c not in whole] + ([_WholeTextCounter(GAZETTEER_COLUMN, whole)] if whole else [])
+    groups: dict[tuple, list] = {}
+    for c in merged:
+        if isinstance(c, (_WordCounter, _CharWordCounter)):
+            groups.setdefault((c.column, c.preprocessing), []).append(c)
+    for group in groups.values():
+        words = [c for c in group if isinstance(c, _WordCounter) and c.per_word]
+        chars = [c for c in group if isinstance(c, _CharWordCounter)]
+        if len(words) == 1 and chars:
+            merged = [c for c in merged if c not in words and c not in chars] + [_SharedWordCache(words[0], chars)]
+    return merged
 
 
 class _Memo(dict):

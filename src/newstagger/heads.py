@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
+from operator import ge
 
 import numpy as np
 from scipy import sparse
@@ -43,10 +45,11 @@ class Head:
         """
         if self.exclusive:
             return [_top(probabilities)]
-        picked = [i for i, (p, t) in enumerate(zip(probabilities, self._threshold_list)) if p >= t]
+        picked = list(compress(range(len(probabilities)), map(ge, probabilities, self._threshold_list)))
         if not picked and self.nonempty and probabilities:
             return [_top(probabilities)]
-        picked.sort(key=probabilities.__getitem__, reverse=True)  # stable: ties keep label order
+        if len(picked) > 1:
+            picked.sort(key=probabilities.__getitem__, reverse=True)  # stable: ties keep label order
         return picked
 
 
