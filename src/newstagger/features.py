@@ -189,8 +189,10 @@ class FittedFeatures:
             columns, counts = _distinct_counts(np.sort(columns))
             return WeightedTerms(np.array([0, len(columns)]), columns,
                                  self._weigh(self._block_of[columns], columns, counts))
-        row_of = np.repeat(np.arange(len(inputs), dtype=np.int64), np.diff(ends))
-        keys, counts = _distinct_counts(np.sort((row_of * self.n_features + columns)[columns >= 0]))
+        # One sort key per (row, column); 32-bit when it fits, which sorts twice as fast.
+        key_type = np.int32 if len(inputs) * self.n_features < 2**31 else np.int64
+        row_of = np.repeat(np.arange(len(inputs), dtype=key_type), np.diff(ends))
+        keys, counts = _distinct_counts(np.sort((row_of * key_type(self.n_features) + columns)[columns >= 0]))
         row_of, columns = np.divmod(keys, self.n_features)
         indptr = np.searchsorted(row_of, np.arange(len(inputs) + 1))
         segment = row_of * len(self.blocks) + self._block_of[columns]

@@ -159,16 +159,14 @@ class Matcher:
                 or after[0].strip("\"'”’),.;:") in (vetoes_after or ()))
 
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
-        names = self.gazetteer.names
-        sure = {names[n].codes[0] for _, _, n in spans if len(names[n].codes) == 1}
+        places = [self.gazetteer.names[name] for _, _, name in spans]
+        sure = {codes[0] for codes, _ in places if len(codes) == 1}
         hits = []
-        for start, end, name in spans:
-            entry = names[name]
-            codes = entry.codes
+        for (start, _, name), (codes, kind) in zip(spans, places):
             # An ambiguous name takes the country its unambiguous neighbours name, else the first
             # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
             code = codes[0] if len(codes) == 1 else next((c for c in codes if c in sure), codes[0])
-            hits.append(Hit(name, start, code, entry.kind, self._regions(code), start < title_end))
+            hits.append(Hit(name, start, code, kind, self._regions(code), start < title_end))
         return _mark_stray_towns(hits)
 
     def _regions(self, code: str) -> tuple[str, ...]:
@@ -196,18 +194,22 @@ def document_tokens(hits: list[Hit]) -> list[str]:
     A country named once beside a story about another (a source, a comparison, a venue) then
     looks different from a party, in long stories as in headlines. Stray towns do not count.
     """
-    counted = [h for h in hits if h.regions and not h.stray]
-    if not counted:
-        return []
+    return list(_region_tokens(tuple([h.regions for h in hits if h.regions and not h.stray])))
+
+
+@lru_cache(maxsize=4096)  # texts repeat their patterns of regions far more than their place names
+def _region_tokens(regions_per_hit: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    if not regions_per_hit:
+        return ()
     counts: dict[str, int] = {}
-    for h in counted:
-        for r in h.regions:
+    for regions in regions_per_hit:
+        for r in regions:
             counts[r] = counts.get(r, 0) + 1
-    toks = [f"first:{r}" for r in counted[0].regions]
+    toks = [f"first:{r}" for r in regions_per_hit[0]]
     if len(counts) > 1:
         top = max(counts.values())
         toks += [f"{'most' if n == top else 'minor' if 3 * n < top else 'some'}:{r}" for r, n in counts.items()]
-    return [DOC_PREFIX + t for t in toks]
+    return tuple(DOC_PREFIX + t for t in toks)
 
 
 def _mark_stray_towns(hits: list[Hit]) -> list[Hit]:
