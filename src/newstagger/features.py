@@ -18,7 +18,8 @@ import re
 import unicodedata
 from array import array
 from functools import partial
-from itertools import chain, repeat
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import ahocorasick
@@ -295,6 +296,8 @@ def _tokenizer(settings: dict):
     return pattern.findall
 
 
+_SECOND = itemgetter(1)
+
 # Token patterns that never match whitespace: with these, a text's tokens are its whitespace-separated
 # words' tokens in order, so they can be found once per distinct word and cached.
 _PER_WORD_PATTERNS = {WORD_TOKENS, r"\S+", r"(?u)\b\w\w+\b", GAZETTEER_SPEC["token_pattern"],
@@ -380,7 +383,7 @@ class _CharWordCounter:
         """Return the known columns of a word's character n-grams as packed int32 bytes."""
         if not len(self.grams):
             return b""
-        return _packed(c for _, c in self.grams.iter(f" {word} "))
+        return array("i", map(_SECOND, self.grams.iter(f" {word} "))).tobytes()  # (end, column) pairs
 
     def __call__(self, row, found: array) -> None:
         # The words' columns are stored as packed int32 bytes, so one C-level join gathers them all.
