@@ -172,8 +172,8 @@ class FittedFeatures:
     def weighted_terms(self, inputs: np.ndarray) -> "WeightedTerms":
         """Return each row's weighted terms: the rows of the feature matrix, in CSR's three arrays.
 
-        Each block's analyzer and vocabulary find the terms (the character block through a
-        per-word cache, see _CharWordCounter); the weighting is TfidfVectorizer's (sublinear tf,
+        Each block's analyzer and vocabulary find the terms (the word and character blocks
+        through one per-word cache, see _SharedWordCache); the weighting is TfidfVectorizer's (sublinear tf,
         idf, l2 norm per block), applied to all blocks at once, in numpy only: going through
         TfidfVectorizer.transform costs about 1.5 ms of input checks per block and call, and each
         scipy.sparse constructor some 40 us, which a one-headline request would pay several times.
