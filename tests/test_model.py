@@ -306,3 +306,17 @@ def test_nonempty_facet_falls_back_to_its_top_label():
               thresholds=np.full(3, 0.5))
     assert Head("f", ["a", "b", "c"], **kw).assign(probs) == [[], [0, 2]]
     assert Head("f", ["a", "b", "c"], **kw, nonempty=True).assign(probs) == [[2], [0, 2]]
+
+
+def test_block_weights_scale_each_block_as_the_column_transformer_does():
+    """A block's weight multiplies its l2-normed tf-idf (ColumnTransformer's transformer_weights)."""
+    from newstagger.features import FittedFeatures, build_column_transformer
+
+    blocks = [{"name": "word", "column": 0, "weight": 0.5, "spec": WORD_SPEC},
+              {"name": "char", "column": 0, "weight": 2.0, "spec": CHAR_SPEC}]
+    train = TRICKY_TEXTS + TEXTS
+    ct = build_column_transformer(blocks).fit(model_inputs(train, None))
+    features = FittedFeatures.from_column_transformer(ct, blocks)
+    for texts in (train, train[:1]):
+        inputs = model_inputs(texts, None)
+        np.testing.assert_allclose(features.transform(inputs).toarray(), ct.transform(inputs).toarray(), atol=1e-6)

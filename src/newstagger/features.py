@@ -132,6 +132,7 @@ class FittedFeatures:
         self._block_weight = np.concatenate([np.full(n, b["weight"]) for b, n in zip(blocks, sizes)])
         self._block_of = np.repeat(np.arange(len(blocks)), sizes)
         self._all_sublinear = bool(self._sublinear.all())
+        self._unweighted = all(b["weight"] == 1.0 for b in blocks)
 
     @classmethod
     def from_vectorizers(cls, blocks: list[dict], vectorizers: list["TfidfVectorizer"]) -> "FittedFeatures":
@@ -205,7 +206,8 @@ class FittedFeatures:
         tf = 1.0 + np.log(tf) if self._all_sublinear else np.where(self._sublinear[columns], 1.0 + np.log(tf), tf)
         weights = tf * self._idf[columns]
         norms = np.sqrt(np.bincount(segment, weights=weights * weights))
-        return weights / norms[segment] * self._block_weight[columns]
+        weights /= norms[segment]
+        return weights if self._unweighted else weights * self._block_weight[columns]
 
     def feature_name(self, index: int) -> tuple[str, str]:
         """Return (block name, term) for a column of the matrix."""
