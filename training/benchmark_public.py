@@ -13,7 +13,7 @@ Datasets (gzip JSONL files under --datasets, default ../shared/datasets):
   20ng     20 Newsgroups bydate, the whole raw post (headers, signatures, quotes kept); accuracy.
   bbc      BBC News, the dataset's own deterministic 80/20 split; accuracy.
 
-Usage:  .venv/bin/python training/benchmark_public.py [--datasets PATH] [--only NAME] [--folds K]
+Usage:  .venv/bin/python training/benchmark_public.py [--datasets PATH] [--only NAME] [--folds K] [--nb-alpha A]
 """
 from __future__ import annotations
 
@@ -108,11 +108,13 @@ def write_split(records: list[dict], ds: Dataset, split: str, out: Path) -> list
     return docs
 
 
-def ours(train_file: Path, test_file: Path, facet: str, folds: int) -> tuple[dict, float, float]:
+def ours(train_file: Path, test_file: Path, facet: str, folds: int,
+         nb_alpha: float | None) -> tuple[dict, float, float]:
     """Train through the `newstagger train` path, score the test file; return report and timings."""
     say = lambda msg: print(f"    {msg}", file=sys.stderr, flush=True)  # noqa: E731
     start = time.perf_counter()
-    tagger = train_from_paths([train_file], use_gazetteer=False, folds=folds, seed=0, progress=say)
+    tagger = train_from_paths([train_file], use_gazetteer=False, folds=folds, seed=0, nb_alpha=nb_alpha,
+                              progress=say)
     trained = time.perf_counter()
     docs = read_documents([test_file], tagger.taxonomy)
     report = evaluate_tagger(tagger, docs)["facets"][facet]
@@ -146,13 +148,13 @@ def our_metric(report: dict, metric: str) -> float:
             "accuracy": report["exact_match"]}[metric]
 
 
-def run(ds: Dataset, records: list[dict], folds: int, workdir: Path) -> list[list[str]]:
+def run(ds: Dataset, records: list[dict], folds: int, nb_alpha: float | None, workdir: Path) -> list[list[str]]:
     """Benchmark one dataset; return its table rows."""
     train = write_split(records, ds, "train", workdir / f"{ds.name}-train.jsonl")
     test = write_split(records, ds, "test", workdir / f"{ds.name}-test.jsonl")
     print(f"{ds.name}: {len(train)} train / {len(test)} test documents", file=sys.stderr, flush=True)
     report, train_s, eval_s = ours(workdir / f"{ds.name}-train.jsonl", workdir / f"{ds.name}-test.jsonl",
-                                   ds.facet, folds)
+                                   ds.facet, folds, nb_alpha)
     base, base_s = baseline(train, test, ds.facet)
     if ds.name == "reuters":
         print(f"    macro-F1 averaged over {report['macro_over']} topics", file=sys.stderr)
@@ -184,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="folder of the .jsonl.gz files")
     parser.add_argument("--only", choices=["reuters", "20ng", "bbc"], help="run one dataset")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for calibration/thresholds")
+    parser.add_argument("--nb-alpha", type=float, default=None,
+                        help="train NB-LR heads with this smoothing (newstagger train --nb-alpha); default: off")
     args = parser.parse_args(argv)
     rows, present = [], 0
     with tempfile.TemporaryDirectory(prefix="newstagger-bench-") as tmp:
@@ -195,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{ds.name}: {path} is absent; skipping this dataset", file=sys.stderr)
                 continue
             present += 1
-            rows.extend(run(ds, read_gz(path), args.folds, Path(tmp)))
+            rows.extend(run(ds, read_gz(path), args.folds, args.nb_alpha, Path(tmp)))
     if not present:
         print(f"no benchmark dataset found under {args.datasets}; nothing was measured", file=sys.stderr)
         return 1
-    print(f"\nnewstagger public benchmark (folds={args.folds}, seed=0, no gazetteer; "
+    print(f"\nnewstagger public benchmark (folds={args.folds}, seed=0, no gazetteer, "
+          f"{'NB-LR heads, alpha=' + str(args.nb_alpha) if args.nb_alpha else 'default heads'}; "
           "'ours train' includes the cross-validation that fits calibration and thresholds)")
     print_table(rows)
     return 0

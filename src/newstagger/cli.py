@@ -64,15 +64,18 @@ def main() -> None:
 @click.option("--no-gazetteer", is_flag=True, help="train without place-name features")
 @click.option("--holdout", default=None, help="leave out documents whose split is this (e.g. dev)")
 @click.option("--jobs", type=int, default=-1, help="parallel folds (-1: one per core)")
+@click.option("--nb-alpha", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="NB-LR heads: scale each label's features by its naive-Bayes log-count ratio, with this "
+                   "smoothing (e.g. 1.0); off by default (README: what it changes, and its cost)")
 @_fail_cleanly
-def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jobs) -> None:
+def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jobs, nb_alpha) -> None:
     """Train a model from labelled data and print its cross-validated scores."""
     from .train import train_from_paths
 
     started = time.monotonic()
     tagger = train_from_paths(list(data), taxonomy_path=taxonomy, gazetteer_dir=gazetteer,
                               use_gazetteer=not no_gazetteer, folds=folds, seed=seed, holdout=holdout,
-                              n_jobs=jobs, progress=_progress(started))
+                              n_jobs=jobs, nb_alpha=nb_alpha, progress=_progress(started))
     path = tagger.save(out or default_model_path())
     _progress(started)(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     cv = tagger.card["metrics"]["cross_validation"]

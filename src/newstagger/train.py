@@ -24,6 +24,7 @@ from .errors import DataError
 from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
+from .nb_weighting import NBOneVsRest
 from .taxonomy import Taxonomy
 
 HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
@@ -32,16 +33,21 @@ MIN_POSITIVES_TO_TUNE = 1
 Progress = Callable[[str], None]
 
 
-def hyperparameters(with_gazetteer: bool) -> dict:
-    """Return every hyper-parameter of the default model (recorded in the model card)."""
-    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS),
+def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict:
+    """Return every hyper-parameter of the model (recorded in the model card).
+
+    nb_alpha: None for the default heads; a smoothing value for NB-LR heads (see nb_weighting.py).
+    """
+    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS), "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores"}
 
 
 def build_pipeline(params: dict) -> Pipeline:
     """Return the stock scikit-learn pipeline for one facet: features, then one-vs-rest logistic regression."""
-    return Pipeline([("features", build_column_transformer(params["blocks"])),
-                     ("classifier", OneVsRestClassifier(LogisticRegression(**params["head"])))])
+    head = LogisticRegression(**params["head"])
+    classifier = (OneVsRestClassifier(head) if params.get("nb_alpha") is None
+                  else NBOneVsRest(head, alpha=params["nb_alpha"]))
+    return Pipeline([("features", build_column_transformer(params["blocks"])), ("classifier", classifier)])
 
 
 def data_fingerprint(docs: list[Document]) -> str:
@@ -54,12 +60,13 @@ def data_fingerprint(docs: list[Document]) -> str:
 
 
 def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 5, seed: int = 0,
-        n_jobs: int = -1, progress: Progress | None = None) -> tuple[FittedFeatures, list[Head], dict]:
+        n_jobs: int = -1, nb_alpha: float | None = None,
+        progress: Progress | None = None) -> tuple[FittedFeatures, list[Head], dict]:
     """Fit features and heads on all documents; return them with the cross-validated report."""
     say = progress or (lambda _msg: None)
     if len(docs) < folds:
         raise DataError(f"{len(docs)} documents are too few for {folds}-fold cross-validation")
-    params = hyperparameters(matcher is not None)
+    params = hyperparameters(matcher is not None, nb_alpha)
     params["head"]["random_state"] = seed
     inputs = model_inputs((d.text for d in docs), matcher)
     targets = {f.name: label_matrix([d.labels.get(f.name, []) for d in docs], list(f.labels))
@@ -221,7 +228,7 @@ def discover(data_paths: list[Path], name: str) -> Path | None:
 def train_from_paths(data_paths: list[str | Path], *, taxonomy_path: str | Path | None = None,
                      gazetteer_dir: str | Path | None = None, use_gazetteer: bool = True,
                      folds: int = 5, seed: int = 0, holdout: str | None = None, n_jobs: int = -1,
-                     progress: Progress | None = None):
+                     nb_alpha: float | None = None, progress: Progress | None = None):
     """Read data, fit, and return a Tagger ready to save (the `newstagger train` workflow)."""
     from .documents import infer_taxonomy, read_documents
     from .gazetteer import load_gazetteer
@@ -242,7 +249,7 @@ def train_from_paths(data_paths: list[str | Path], *, taxonomy_path: str | Path 
         f"gazetteer: {f'{len(gazetteer.names)} names' if gazetteer else 'none'}")
     matcher = gazetteer.matcher() if gazetteer else None
     features, heads, report = fit(docs, taxonomy, matcher=matcher, folds=folds, seed=seed,
-                                  n_jobs=n_jobs, progress=say)
+                                  n_jobs=n_jobs, nb_alpha=nb_alpha, progress=say)
     card = build_card(docs, taxonomy, report, heads, gazetteer, [str(p) for p in paths])
     card["training_data"]["holdout"] = holdout
     return Tagger(features, heads, card, gazetteer)
