@@ -1,6 +1,6 @@
 """Measure what the gazetteer adds to the region facet, side by side with the same model without it.
 
-    python training/eval_gazetteer.py --shared ../shared [--folds 5]
+    python training/eval_gazetteer.py --shared ../shared [--folds 5] [--nb-alpha A]
 
 1. real-dev: train on seeds/ with and without the gazetteer; region micro/macro-F1 on the real headlines.
 2. unseen places: retrain with every seed document that mentions a held-out country removed
@@ -66,6 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--nb-alpha", type=float, default=None, help="train NB-LR heads (newstagger train --nb-alpha)")
     args = ap.parse_args()
     real_path = args.shared / "eval" / "real-dev.jsonl"
     if not real_path.exists():
@@ -86,10 +87,10 @@ def main() -> None:
                                   for d in kept), encoding="utf-8")
         for use in (True, False):
             name = "with gazetteer   " if use else "without gazetteer"
-            full = train_from_paths([SEEDS], use_gazetteer=use, folds=args.folds)
+            full = train_from_paths([SEEDS], use_gazetteer=use, folds=args.folds, nb_alpha=args.nb_alpha)
             part = train_from_paths([subset], taxonomy_path=SEEDS / "taxonomy.json",
                                     gazetteer_dir=SEEDS / "gazetteer" if use else None, use_gazetteer=use,
-                                    folds=args.folds)
+                                    folds=args.folds, nb_alpha=args.nb_alpha)
             print(f"{name} real-dev {region_scores(full, real)}")
             print(f"{name} unseen   {region_scores(part, real_unseen)}")
             if reuters:
