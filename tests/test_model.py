@@ -182,11 +182,14 @@ def test_gazetteer_column_counted_once_per_string_matches_the_vectorizer():
                "", "c:ZZ r:nowhere @first:nowhere", "c:PK r:south-asia country:south-asia t:south-asia @first:south-asia"]
     from scipy import sparse
 
-    for specs in ([GAZETTEER_SPEC], [GAZETTEER_DOC_SPEC], [GAZETTEER_SPEC, GAZETTEER_DOC_SPEC]):
+    bigrams = dict(GAZETTEER_SPEC, ngram_range=[1, 2])  # not countable word by word
+    for specs, per_word in (([GAZETTEER_SPEC], True), ([GAZETTEER_DOC_SPEC], True),
+                            ([GAZETTEER_SPEC, GAZETTEER_DOC_SPEC], True), ([bigrams, GAZETTEER_DOC_SPEC], False)):
         vectorizers = [make_vectorizer(spec).fit(strings[:2]) for spec in specs]
         blocks = [{"name": f"g{i}", "column": GAZETTEER_COLUMN, "weight": 1.0, "spec": spec}
                   for i, spec in enumerate(specs)]
         features = FittedFeatures.from_vectorizers(blocks, vectorizers)
+        assert [c.per_word for c in features._counters] == [per_word]
         for _ in range(2):  # the second pass reads the cache
             ours = features.transform([("ignored text", g) for g in strings]).toarray()
             theirs = sparse.hstack([v.transform(strings) for v in vectorizers]).toarray()

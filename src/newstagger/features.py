@@ -432,13 +432,25 @@ class _WholeTextCounter:
 
     def __init__(self, column: int, counters: list[_WordCounter]):
         self.column = column
-        self.cache = _Memo(lambda text: b"".join([_counted(counter, text) for counter in counters]))
+        self.cache = _Memo(self.count_text)
+        self.counters = counters
+        # Unigram blocks counted per word, with one preprocessing (the gazetteer's two): a new
+        # string is then its words' cached columns, for all blocks at once, a quarter of the time.
+        self.per_word = (all(c.per_word and c.max_n == 1 for c in counters)
+                         and len({c.preprocessing for c in counters}) == 1)
+        self.words = _Memo(lambda word: b"".join([c.word_entry(word)[1] for c in counters]))
+
+    def count_text(self, text: str) -> bytes:
+        if self.per_word:
+            return b"".join(map(self.words.__getitem__, self.counters[0].preprocess(text).split()))
+        return b"".join([_counted(counter, text) for counter in self.counters])
 
     def __call__(self, row, found: array) -> None:
         found.frombytes(self.cache[row[self.column]])
 
     def clear(self) -> None:
         self.cache.clear()
+        self.words.clear()
 
 
 def _counted(counter: _WordCounter, text: str) -> bytes:
