@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -100,7 +101,7 @@ class Matcher:
             for form in {surface, surface.upper()}:
                 self.automaton.add_word(form, (len(form), surface))
         self.automaton.make_automaton()
-        self._region_tuples: dict[str, tuple[str, ...]] = {}
+        self._region_tuples = {code: tuple(regions) for code, regions in gazetteer.regions.items()}
         self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
         self._strings: dict[tuple, str] = {}
 
@@ -159,21 +160,19 @@ class Matcher:
                 or after[0].strip("\"'”’),.;:") in (vetoes_after or ()))
 
     def _resolve(self, spans: list[tuple[int, int, str]], title_end: int) -> list[Hit]:
-        places = [self.gazetteer.names[name] for _, _, name in spans]
+        places = list(map(self.gazetteer.names.__getitem__, map(_NAME, spans)))
         sure = {codes[0] for codes, _ in places if len(codes) == 1}
+        regions_of = self._region_tuples
         hits = []
         for (start, _, name), (codes, kind) in zip(spans, places):
             # An ambiguous name takes the country its unambiguous neighbours name, else the first
             # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
             code = codes[0] if len(codes) == 1 else next((c for c in codes if c in sure), codes[0])
-            hits.append(Hit(name, start, code, kind, self._regions(code), start < title_end))
+            hits.append(Hit(name, start, code, kind, regions_of.get(code, ()), start < title_end))
         return _mark_stray_towns(hits)
 
-    def _regions(self, code: str) -> tuple[str, ...]:
-        cached = self._region_tuples.get(code)
-        if cached is None:
-            cached = self._region_tuples[code] = tuple(self.gazetteer.regions.get(code, ()))
-        return cached
+
+_NAME = itemgetter(2)
 
 
 def _title_end(text: str) -> int:
