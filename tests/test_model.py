@@ -323,3 +323,12 @@ def test_block_weights_scale_each_block_as_the_column_transformer_does():
     for texts in (train, train[:1]):
         inputs = model_inputs(texts, None)
         np.testing.assert_allclose(features.transform(inputs).toarray(), ct.transform(inputs).toarray(), atol=1e-6)
+
+
+def test_rounded_scores_equal_numpys_round():
+    """Scores are rounded without np.round's dispatch; the values must be np.round's, halves included."""
+    from newstagger.model import _rounded
+
+    values = np.concatenate([np.random.default_rng(0).random(100_000) ** 3,
+                             np.arange(0, 10_001) / 1e4 + 0.00005, [0.0, 1.0, 0.12345, 0.99995]])
+    np.testing.assert_array_equal(_rounded(values), np.round(values, 4))

@@ -74,7 +74,7 @@ class Tagger:
         probabilities = platt(decision + self._intercepts, self._calibration)
         # Rounding and listing the whole matrix at once, then plain Python per row: per-value
         # numpy calls were a fifth of the time of tagging a headline.
-        rounded = np.round(probabilities, 4).tolist()
+        rounded = _rounded(probabilities).tolist()
         results = []
         for row, scores in zip(probabilities.tolist(), rounded):
             result = {"labels": {}, "scores": {}}
@@ -192,6 +192,15 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Return np.round(values, 4): the same three steps numpy takes (scale, rint, unscale),
+    without its Python-level dispatch, which took half the time of one headline's rounding."""
+    scaled = values * 1e4
+    np.rint(scaled, out=scaled)
+    scaled /= 1e4
+    return scaled
 
 
 def _checked_text(text: object) -> str:
