@@ -332,3 +332,21 @@ def test_rounded_scores_equal_numpys_round():
     values = np.concatenate([np.random.default_rng(0).random(100_000) ** 3,
                              np.arange(0, 10_001) / 1e4 + 0.00005, [0.0, 1.0, 0.12345, 0.99995]])
     np.testing.assert_array_equal(_rounded(values), np.round(values, 4))
+
+
+@pytest.mark.parametrize("exclusive, nonempty", [(False, False), (False, True), (True, False)])
+def test_assigning_a_matrix_of_rows_equals_choosing_row_by_row(exclusive, nonempty):
+    """Head.assign decides most rows with whole-matrix numpy calls; each row must get what chosen() gives it."""
+    from newstagger.heads import Head
+
+    rng = np.random.default_rng(1)
+    for trial in range(100):
+        k, n = int(rng.integers(1, 12)), int(rng.integers(0, 40))
+        probs = rng.random((n, k)) ** rng.uniform(0.3, 4)
+        if trial % 3 == 0:
+            probs = np.round(probs, 1)  # ties, and values equal to a threshold
+        thresholds = np.round(rng.random(k), 1).astype(np.float32)
+        head = Head("f", [f"l{i}" for i in range(k)], np.zeros((k, 1), np.float32), np.zeros(k),
+                    np.zeros((k, 2)), thresholds, exclusive=exclusive, nonempty=nonempty)
+        assert head.assign(probs) == [head.chosen(row) for row in probs.tolist()]
+        assert head.choose_rows(probs) == [head.choose(row) for row in probs.tolist()]

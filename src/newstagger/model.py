@@ -75,11 +75,12 @@ class Tagger:
         # Rounding and listing the whole matrix at once, then plain Python per row: per-value
         # numpy calls were a fifth of the time of tagging a headline.
         rounded = _rounded(probabilities).tolist()
+        chosen = zip(*[head.choose_rows(probabilities[:, lo:hi]) for head, lo, hi in self._head_spans])
         results = []
-        for row, scores in zip(probabilities.tolist(), rounded):
+        for labels, scores in zip(chosen, rounded):
             result = {"labels": {}, "scores": {}}
-            for head, lo, hi in self._head_spans:
-                result["labels"][head.facet] = head.choose(row[lo:hi])
+            for (head, lo, hi), facet_labels in zip(self._head_spans, labels):
+                result["labels"][head.facet] = facet_labels
                 result["scores"][head.facet] = dict(zip(head.labels, scores[lo:hi]))
             results.append(result)
         if explain:
