@@ -51,6 +51,14 @@ TRICKY = [
     ("disputed-place", "Clash at Galwan and shelling on the LoC", ["LAC", "KASHMIR"]),
     ("scs-feature", "Water cannon at Second Thomas Shoal", ["SCS"]),
     ("no-match-inside-a-word", "Indianapolis and Romania", ["US", "RO"]),  # the city, not "Indian"
+    ("older-city-names", "Peking, Bombay and Rangoon", ["CN", "IN", "MM"]),
+    ("alias-keeps-candidates", "St. Petersburg and Odessa", ["RU", "UA"]),
+    ("alias-takes-the-neighbours-country", "Odessa, Texas, in the United States", ["US", "US"]),
+    ("older-country-names", "The EC, Rumania and the U.S.S.R.", ["EU", "RO", "RU"]),
+    ("dotted-without-last-period", "exports to the U.S rose", ["US"]),
+    ("dotted-headline-forms", "S.AFRICA AND S. KOREA", ["ZA", "KR"]),
+    ("acronym-is-not-a-town", "The ICO said SAMA deposits rose", []),
+    ("currency-is-not-the-place", "priced in U.S. Dlrs, a 40 mln Australian dlr bond", []),
 ]
 
 
@@ -131,6 +139,19 @@ def test_a_curated_code_may_not_redefine_a_country(tmp_path):
     with (folder / "places.tsv").open("a", encoding="utf-8") as fh:
         fh.write("African Union\tAU\tafrica\n")  # AU is Australia's code
     with pytest.raises(DataError, match="places.tsv:.*'AU' is a country code"):
+        load_gazetteer(folder)
+
+
+def test_an_alias_must_name_a_place_the_gazetteer_has(tmp_path):
+    import shutil
+
+    from newstagger.errors import DataError
+
+    folder = tmp_path / "gazetteer"
+    shutil.copytree(SEEDS_GAZETTEER, folder)
+    with (folder / "aliases.tsv").open("a", encoding="utf-8") as fh:
+        fh.write("Atlantis\tNowhere-on-earth\n")
+    with pytest.raises(DataError, match="aliases.tsv:.*a name the gazetteer already has"):
         load_gazetteer(folder)
 
 

@@ -70,6 +70,9 @@ class Gazetteer:
     veto_before: dict[str, list[str]] = field(default_factory=dict)
     veto_after: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    # Words that, right after any name, show it names something else: "U.S. dlrs", "Australian dollar"
+    # are a currency, not the place.
+    veto_after_any: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Tuples of strings, unlike the file's dicts and lists, drop out of the garbage collector's
@@ -80,12 +83,12 @@ class Gazetteer:
     def to_dict(self) -> dict:
         names = {name: {"codes": list(p.codes), "kind": p.kind} for name, p in self.names.items()}
         return {"regions": self.regions, "names": names, "veto_before": self.veto_before,
-                "veto_after": self.veto_after, "sources": self.sources}
+                "veto_after": self.veto_after, "sources": self.sources, "veto_after_any": self.veto_after_any}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Gazetteer":
         return cls(data["regions"], data["names"], data.get("veto_before", {}),
-                   data.get("veto_after", {}), data.get("sources", {}))
+                   data.get("veto_after", {}), data.get("sources", {}), data.get("veto_after_any", []))
 
     def matcher(self) -> "Matcher":
         return Matcher(self)
@@ -103,6 +106,7 @@ class Matcher:
         self.automaton.make_automaton()
         self._region_tuples = {code: tuple(regions) for code, regions in gazetteer.regions.items()}
         self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
+        self._veto_any = frozenset(w.lower() for w in gazetteer.veto_after_any)
         self._strings: dict[tuple, str] = {}
 
     def matches(self, text: str) -> list[Hit]:
@@ -131,7 +135,14 @@ class Matcher:
     def _chosen_spans(self, text: str) -> list[tuple[int, int, str]]:
         spans = self._whole_word_spans(text)
         vetoable = self._vetoable
-        return [(s, e, name) for s, e, name in spans if name not in vetoable or not self._vetoed(text, s, e, name)]
+        spans = [(s, e, name) for s, e, name in spans if name not in vetoable or not self._vetoed(text, s, e, name)]
+        if self._veto_any:
+            spans = [span for span in spans if not self._vetoed_by_next_word(text, span[1])]
+        return spans
+
+    def _vetoed_by_next_word(self, text: str, end: int) -> bool:
+        after = text[end:end + 12].split(None, 1)
+        return bool(after) and after[0].strip("\"'”’),.;:<>").lower() in self._veto_any
 
     def _whole_word_spans(self, text: str) -> list[tuple[int, int, str]]:
         found = []
@@ -140,6 +151,8 @@ class Matcher:
             start = end - length + 1
             # Whole words only: no letter or digit just before or just after the name.
             if (start == 0 or not text[start - 1].isalnum()) and (end == last or not text[end + 1].isalnum()):
+                if text[start + 1:end + 1] != name[1:] and _mixed_case_line(text, start, end):
+                    continue  # "ICO", "SAMA" in ordinary text are acronyms, not the towns Ico and Sama
                 found.append((start, -length, name))
         found.sort()  # by start, longest first
         out, last_end = [], -1
@@ -173,6 +186,15 @@ class Matcher:
 
 
 _NAME = itemgetter(2)
+
+
+def _mixed_case_line(text: str, start: int, end: int) -> bool:
+    """Whether the line around text[start:end + 1] has lower-case letters: a name matched in its
+    ALL-CAPS form counts only where the whole line is in capitals (a wire headline)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start:] if line_end < 0 else text[line_start:line_end]
+    return line != line.upper()
 
 
 def _title_end(text: str) -> int:

