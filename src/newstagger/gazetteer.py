@@ -5,6 +5,7 @@ travels inside the model file, so a model always matches with the names it was t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -107,6 +108,7 @@ class Matcher:
         self._region_tuples = {code: tuple(regions) for code, regions in gazetteer.regions.items()}
         self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
         self._veto_any = frozenset(w.lower() for w in gazetteer.veto_after_any)
+        self._veto_any_scan = re.compile("|".join(map(re.escape, sorted(self._veto_any))), re.IGNORECASE).search
         self._strings: dict[tuple, str] = {}
 
     def matches(self, text: str) -> list[Hit]:
@@ -136,7 +138,9 @@ class Matcher:
         spans = self._whole_word_spans(text)
         vetoable = self._vetoable
         spans = [(s, e, name) for s, e, name in spans if name not in vetoable or not self._vetoed(text, s, e, name)]
-        if self._veto_any:
+        # One substring scan of the text first: most texts name no currency, and checking the word
+        # after every name cost a tenth of the matcher's time.
+        if spans and self._veto_any and self._veto_any_scan(text):
             spans = [span for span in spans if not self._vetoed_by_next_word(text, span[1])]
         return spans
 
