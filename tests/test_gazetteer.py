@@ -53,7 +53,7 @@ TRICKY = [
     ("no-match-inside-a-word", "Indianapolis and Romania", ["US", "RO"]),  # the city, not "Indian"
     ("older-city-names", "Peking, Bombay and Rangoon", ["CN", "IN", "MM"]),
     ("alias-keeps-candidates", "St. Petersburg and Odessa", ["RU", "UA"]),
-    ("alias-takes-the-neighbours-country", "Odessa, Texas, in the United States", ["US", "US"]),
+    ("alias-takes-the-neighbours-country", "Odessa, Texas, in the United States", ["US", "US", "US"]),
     ("older-country-names", "The EC, Rumania and the U.S.S.R.", ["EU", "RO", "RU"]),
     ("dotted-without-last-period", "exports to the U.S rose", ["US"]),
     ("dotted-headline-forms", "S.AFRICA AND S. KOREA", ["ZA", "KR"]),
@@ -65,6 +65,45 @@ TRICKY = [
 @pytest.mark.parametrize("text,expected", [t[1:] for t in TRICKY], ids=[t[0] for t in TRICKY])
 def test_tricky_names(matcher, text, expected):
     assert codes(matcher, text) == expected
+
+
+# First-level areas whose names are also proper nouns in the dictionary (states, provinces), and
+# cities that must outrank a small same-named area of another country.
+AREAS_AND_CITIES = [
+    ("Ohio", ["US"], "admin"),
+    ("Texas", ["US"], "admin"),
+    ("Punjab", ["IN", "PK"], "admin"),
+    ("Ontario", ["CA", "US"], "admin"),  # the province, not the Californian city
+    ("Queensland", ["AU"], "admin"),
+    ("Hokkaido", ["JP"], "admin"),
+    ("Quebec", ["CA"], "city"),           # city and province of one country: a city
+    ("Maryland", ["US", "LR"], "admin"),  # a state outranks a Liberian county
+    ("Manchester", ["GB", "JM", "US"], "city"),  # not the Jamaican parish
+    ("Toledo", ["US"], "city"),           # not the district of Belize
+    ("Hanover", ["DE"], "city"),          # not the Jamaican parish
+    ("Portland", ["US"], "city"),
+    ("Granada", ["ES"], "city"),          # stoplisted for Nicaragua: news means Spain's
+    ("Georgia", ["GE"], "country"),       # the state never outranks the country
+]
+
+
+@pytest.mark.parametrize("name,first_codes,kind", AREAS_AND_CITIES, ids=[a[0] for a in AREAS_AND_CITIES])
+def test_areas_and_cities_rank_by_population(matcher, name, first_codes, kind):
+    place = matcher.gazetteer.names[name]
+    assert list(place.codes[:len(first_codes)]) == first_codes and place.kind == kind
+    [hit] = matcher.matches(f"News from {name} today")
+    assert hit.code == first_codes[0]
+
+
+@pytest.mark.parametrize("name", ["Nelson", "Canterbury", "North East", "Cesar"])
+def test_stoplisted_areas_do_not_match(matcher, name):
+    assert matcher.matches(f"News from {name} today") == []
+
+
+def test_area_vetoes(matcher):
+    assert codes(matcher, "West Texas Intermediate crude rose") == []
+    assert codes(matcher, "Bethlehem Steel cuts output") == []
+    assert codes(matcher, "Storms in Ohio and Texas") == ["US", "US"]
 
 
 def test_regions_and_title_tokens(matcher):
