@@ -59,6 +59,10 @@ TRICKY = [
     ("dotted-headline-forms", "S.AFRICA AND S. KOREA", ["ZA", "KR"]),
     ("acronym-is-not-a-town", "The ICO said SAMA deposits rose", []),
     ("currency-is-not-the-place", "priced in U.S. Dlrs, a 40 mln Australian dlr bond", []),
+    ("currency-names-its-country", "a 30 billion yen bond and a weaker rupee", ["JP", "IN"]),
+    ("shared-currency-follows-the-document", "Pakistan's central bank lets the rupee fall", ["PK", "PK"]),
+    ("currency-only-in-lower-case", "Donnie Yen and Ayn Rand", []),
+    ("markets-and-parliaments", "The Nikkei rose as the Duma met", ["JP", "RU"]),
 ]
 
 
