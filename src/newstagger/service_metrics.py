@@ -23,6 +23,7 @@ class Metrics:
                                  registry=self.registry)
         self.labels = Counter("newstagger_labels_assigned", "labels assigned, by facet and label",
                               ["facet", "label"], registry=self.registry)
+        self._label_children: dict[tuple[str, str], object] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
@@ -35,7 +36,14 @@ class Metrics:
         for result in results:
             for facet, labels in result["labels"].items():
                 for label in labels:
-                    self.labels.labels(facet, label).inc()
+                    self._label_counter(facet, label).inc()
+
+    def _label_counter(self, facet: str, label: str):
+        # labels() checks and locks on every call; a label's child never changes, so keep it.
+        child = self._label_children.get((facet, label))
+        if child is None:
+            child = self._label_children[(facet, label)] = self.labels.labels(facet, label)
+        return child
 
     def exposition(self) -> bytes:
         """Return the Prometheus text format; under gunicorn, the sum over all workers."""
