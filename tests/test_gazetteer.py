@@ -24,7 +24,7 @@ TRICKY = [
     ("georgia-country", "Georgia's parliament in Tbilisi votes on the bill", ["GE", "GE"]),
     ("georgia-us-state", "Storms hit Atlanta, Georgia overnight", ["US"]),
     ("georgia-us-governor", "Georgia Governor signs budget", []),
-    ("jordan-country", "King Abdullah of Jordan meets Netanyahu", ["JO"]),
+    ("jordan-country", "King Abdullah of Jordan meets Netanyahu", ["JO", "IL"]),
     ("jordan-person", "Michael Jordan buys a new team", []),
     ("jordan-french-politician", "Jordan Bardella leads the polls", []),
     ("niger-not-nigeria", "Niger and Nigeria discuss border security", ["NE", "NG"]),
@@ -63,6 +63,8 @@ TRICKY = [
     ("shared-currency-follows-the-document", "Pakistan's central bank lets the rupee fall", ["PK", "PK"]),
     ("currency-only-in-lower-case", "Donnie Yen and Ayn Rand", []),
     ("markets-and-parliaments", "The Nikkei rose as the Duma met", ["JP", "RU"]),
+    ("leaders-stand-for-their-state", "Modi and Putin meet; Erdoğan calls Netanyahu", ["IN", "RU", "TR", "IL"]),
+    ("leader-full-name-only", "Boris Johnson met Imran Khan; Magic Johnson met Khan", ["GB", "PK"]),
 ]
 
 
