@@ -65,6 +65,7 @@ TRICKY = [
     ("markets-and-parliaments", "The Nikkei rose as the Duma met", ["JP", "RU"]),
     ("leaders-stand-for-their-state", "Modi and Putin meet; Erdoğan calls Netanyahu", ["IN", "RU", "TR", "IL"]),
     ("leader-full-name-only", "Boris Johnson met Imran Khan; Magic Johnson met Khan", ["GB", "PK"]),
+    ("firms-stand-for-their-country", "Huawei and Gazprom sign a deal", ["CN", "RU"]),
 ]
 
 
