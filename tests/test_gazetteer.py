@@ -66,6 +66,7 @@ TRICKY = [
     ("leaders-stand-for-their-state", "Modi and Putin meet; Erdoğan calls Netanyahu", ["IN", "RU", "TR", "IL"]),
     ("leader-full-name-only", "Boris Johnson met Imran Khan; Magic Johnson met Khan", ["GB", "PK"]),
     ("firms-stand-for-their-country", "Huawei and Gazprom sign a deal", ["CN", "RU"]),
+    ("older-leaders-for-archives", "Reagan and Gorbachev meet in Reykjavik", ["US", "RU", "IS"]),
 ]
 
 
