@@ -2,7 +2,9 @@
 
 Measures, in one run: requests/s and p50/p99 latency for (a) GET /health, (b) POST /classify with
 one headline, (c) POST /classify with 100 headlines; and in-process Tagger.tag headlines/s as the
-baseline for (c). Prints the ratios the service issue's goals ask for.
+baseline for (c). Prints the ratios the service issue's goals ask for, and the CPU time each request
+cost the server's processes and wrk (from /proc and getrusage): on two shared cores, that is what
+sets the requests/s.
 
     .venv/bin/python training/bench_service.py --model /tmp/full.npz [--duration 10] [--connections 16]
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -55,20 +59,48 @@ def lua_script(bodies: list[str] | None) -> str:
             "  return wrk.format(nil, nil, nil, bodies[i])\nend\n")
 
 
-def run_wrk(url: str, bodies: list[str] | None, *, duration: int, connections: int, threads: int) -> dict:
-    """Run wrk once; return requests/s, p50/p99 in ms, and error counts."""
+def run_wrk(url: str, bodies: list[str] | None, *, duration: int, connections: int, threads: int,
+            server_pid: int | None = None) -> dict:
+    """Run wrk once; return requests/s, p50/p99 in ms, error counts and CPU µs per request."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(lua_script(bodies))
+    server_before = process_tree_cpu(server_pid) if server_pid else 0.0
+    wrk_before = children_cpu()
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "--latency",
                           "-s", fh.name, url], capture_output=True, text=True, check=True).stdout
+    wrk_cpu = children_cpu() - wrk_before
+    server_cpu = process_tree_cpu(server_pid) - server_before if server_pid else 0.0
     Path(fh.name).unlink()
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests_done = max(rps * duration, 1.0)
+    return {"rps": rps, "server_us": server_cpu / requests_done * 1e6, "wrk_us": wrk_cpu / requests_done * 1e6,
             "p50_ms": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),
             "p99_ms": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),
             "non_2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (wrk, once it has been waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants (the gunicorn master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended between the two reads
+    return total
 
 
 def _ms(value: str) -> float:
@@ -118,7 +150,8 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="bench-service-")) / "serve.log"
     proc = start_server(args.model, port, args.workers, log)
     base = f"http://127.0.0.1:{port}"
-    opts = {"duration": args.duration, "connections": args.connections, "threads": args.threads}
+    opts = {"duration": args.duration, "connections": args.connections, "threads": args.threads,
+            "server_pid": proc.pid}
     single = [json.dumps({"text": t}) for t in texts]
     try:
         # Warm up first: fresh workers touch the model for the first time (page faults, caches),
@@ -141,9 +174,11 @@ def main() -> None:
 def report(results: dict, baseline: float, args, batch: int) -> None:
     print(f"model {args.model}; {args.workers} gunicorn sync workers; wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration}s on loopback")
-    print(f"{'case':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  socket errors")
+    print(f"{'case':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'server CPU':>11} {'wrk CPU':>8}"
+          "  socket errors")
     for name, r in results.items():
-        print(f"{name:32} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8d}  {r['socket_errors']}")
+        print(f"{name:32} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8d} "
+              f"{r['server_us']:8.0f} us {r['wrk_us']:5.0f} us  {r['socket_errors']}")
     a, b, c = (results[k] for k in results)
     served = c["rps"] * batch
     print(f"in-process Tagger.tag: {baseline:.0f} headlines/s (batches of {batch}, one process)")
