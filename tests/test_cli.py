@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from newstagger.cli import main
 
 
@@ -104,3 +106,20 @@ def test_python_dash_m_runs_the_command_line():
 
     out = subprocess.run([sys.executable, "-m", "newstagger", "--help"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("Usage: newstagger ") and "classify" in out.stdout
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False),
+                                          ("off", False)])
+def test_pin_workers_reads_yes_and_no_from_its_variable(monkeypatch, raw, expected):
+    from newstagger.config import resolve
+
+    monkeypatch.setenv("NEWSTAGGER_PIN_WORKERS", raw)
+    assert resolve()["pin_workers"] is expected
+
+
+def test_pin_workers_rejects_other_words(monkeypatch):
+    from newstagger.config import resolve
+
+    monkeypatch.setenv("NEWSTAGGER_PIN_WORKERS", "maybe")
+    with pytest.raises(ValueError, match="NEWSTAGGER_PIN_WORKERS='maybe' is not a valid boolean"):
+        resolve()

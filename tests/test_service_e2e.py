@@ -91,6 +91,19 @@ def test_serves_the_api_over_real_http(server, tiny_tagger):
     _wait_until(lambda: '"request_id": "e2e-1"' in log.read_text(errors="replace"), 5, "the request log line")
 
 
+def _workers(master: int) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+def test_workers_are_pinned_to_cpus_in_turn(server):
+    _, proc, _, _ = server
+    _wait_until(lambda: len(_workers(proc.pid)) == 2, 10, "two workers")
+    pinned = [os.sched_getaffinity(pid) for pid in _workers(proc.pid)]
+    assert all(len(cpus) == 1 for cpus in pinned)
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert pinned[0] != pinned[1]
+
+
 def test_hot_reload_under_continuous_requests_drops_nothing(server, tiny_model_path):
     base, proc, model, _ = server
     old = _version(base)

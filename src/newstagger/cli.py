@@ -186,11 +186,13 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
 @click.option("--port", type=int, default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
+@click.option("--pin-workers/--no-pin-workers", default=None,
+              help=f"{SETTINGS['pin_workers'].help} [default: pinned]")
 @MODEL_OPTION
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]),
               help=SETTINGS["log_level"].help)
 @_fail_cleanly
-def serve(host, port, workers, model, log_level) -> None:
+def serve(host, port, workers, pin_workers, model, log_level) -> None:
     """Serve the HTTP API under gunicorn (kill -HUP the printed pid to reload the model).
 
     Every setting also reads a NEWSTAGGER_* variable (e.g. NEWSTAGGER_MAX_BATCH, NEWSTAGGER_PORT).
@@ -198,7 +200,8 @@ def serve(host, port, workers, model, log_level) -> None:
     from .config import resolve
     from .serve import run_server
 
-    cfg = resolve({"host": host, "port": port, "workers": workers, "model": model, "log_level": log_level})
+    cfg = resolve({"host": host, "port": port, "workers": workers, "pin_workers": pin_workers, "model": model,
+                   "log_level": log_level})
     if model is None and not Path(cfg["model"]).exists() and Path("seeds").is_dir():
         _train_default_model(Path(cfg["model"]))
     run_server(cfg)

@@ -22,6 +22,16 @@ class Setting:
         return ENV_PREFIX + self.name.upper()
 
 
+def boolean(raw: str) -> bool:
+    """Read a yes/no setting from its environment variable: 1/0, true/false, yes/no, on/off."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 def _default_workers() -> int:
     # Sync workers: one per core keeps both cores busy without oversubscribing the BLAS-free hot path.
     return max(1, os.cpu_count() or 1)
@@ -32,6 +42,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("host", "127.0.0.1", "address the service listens on"),
     Setting("port", 8000, "port the service listens on", int),
     Setting("workers", _default_workers(), "gunicorn worker processes (default: one per core)", int),
+    Setting("pin_workers", True, "pin each gunicorn worker to one CPU, in turn, so that it keeps its caches "
+            "warm", boolean),
     Setting("max_text_chars", 100_000, "longest text accepted by /classify, in characters", int),
     Setting("max_batch", 1_000, "most documents accepted in one /classify batch", int),
     Setting("max_body_bytes", 16_000_000, "largest /classify request body, in bytes (413 above)", int),
