@@ -327,11 +327,28 @@ def test_block_weights_scale_each_block_as_the_column_transformer_does():
 
 def test_rounded_scores_equal_numpys_round():
     """Scores are rounded without np.round's dispatch; the values must be np.round's, halves included."""
-    from newstagger.model import _rounded
+    from newstagger.model import _rounded, _rounded_floats
 
     values = np.concatenate([np.random.default_rng(0).random(100_000) ** 3,
                              np.arange(0, 10_001) / 1e4 + 0.00005, [0.0, 1.0, 0.12345, 0.99995]])
     np.testing.assert_array_equal(_rounded(values), np.round(values, 4))
+    np.testing.assert_array_equal(_rounded_floats(values.tolist()), np.round(values, 4))
+
+
+def test_one_text_gets_the_scores_and_labels_of_the_numpy_path(tiny_tagger):
+    """One text is scored in plain Python (Tagger._scores_of_one); it must equal platt(), rounding and
+    the heads' choice on the same decision scores, bit for bit, overflowing sigmoids included."""
+    from newstagger.heads import platt
+    from newstagger.model import _rounded
+
+    rng = np.random.default_rng(2)
+    width = len(tiny_tagger._intercepts)
+    rows = np.vstack([rng.normal(0, 3, (2_000, width)), rng.uniform(-900, 900, (200, width))])
+    for row in rows:
+        probabilities = platt(row[None, :] + tiny_tagger._intercepts, tiny_tagger._calibration)
+        expected = (list(zip(*[head.choose_rows(probabilities[:, lo:hi]) for head, lo, hi in tiny_tagger._head_spans])),
+                    _rounded(probabilities).tolist())
+        assert tiny_tagger._scores_of_one(row.tolist()) == expected
 
 
 @pytest.mark.parametrize("exclusive, nonempty", [(False, False), (False, True), (True, False)])
