@@ -95,6 +95,7 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is a Linux call")
 def test_workers_are_pinned_to_cpus_in_turn(server):
     _, proc, _, _ = server
     _wait_until(lambda: len(_workers(proc.pid)) == 2, 10, "two workers")

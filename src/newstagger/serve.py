@@ -93,7 +93,7 @@ class ServiceApplication(BaseApplication):
                    "accesslog": None, "errorlog": "-", "loglevel": self.settings["log_level"],
                    "timeout": 60, "graceful_timeout": 30, "proc_name": "newstagger",
                    "child_exit": _child_exit, "control_socket_disable": True, "preload_app": True}
-        if self.settings["pin_workers"]:
+        if self.settings["pin_workers"] and hasattr(os, "sched_setaffinity"):  # Linux; macOS has no affinity call
             options["post_fork"] = pin_worker
         for key, value in options.items():
             self.cfg.set(key, value)
