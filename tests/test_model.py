@@ -335,6 +335,18 @@ def test_rounded_scores_equal_numpys_round():
     np.testing.assert_array_equal(_rounded_floats(values.tolist()), np.round(values, 4))
 
 
+def test_a_text_gets_the_same_scores_alone_and_in_a_batch(tiny_tagger):
+    """Linear scores, compared exactly: each text alone and in batches of several sizes."""
+    from newstagger.features import input_rows
+
+    texts = TRICKY_TEXTS + TEXTS
+    whole = tiny_tagger._decision(tiny_tagger.features.weighted_terms(input_rows(texts, tiny_tagger.matcher)))
+    for size in (1, 2, 5):
+        for start in range(0, len(texts), size):
+            part = tiny_tagger.features.weighted_terms(input_rows(texts[start:start + size], tiny_tagger.matcher))
+            np.testing.assert_array_equal(tiny_tagger._decision(part), whole[start:start + size])
+
+
 def test_one_text_gets_the_scores_and_labels_of_the_numpy_path(tiny_tagger):
     """One text is scored in plain Python (Tagger._scores_of_one); it must equal platt(), rounding and
     the heads' choice on the same decision scores, bit for bit, overflowing sigmoids included."""

@@ -20,7 +20,7 @@ from .heads import Head, platt
 from .taxonomy import Taxonomy
 
 CHUNK = 4096          # texts vectorized at once: big enough to amortise, small enough for memory
-GATHER_LIMIT = 50_000  # terms in a chunk up to which scores are summed without building a sparse matrix
+FEW_DOCS = 8          # up to this many texts, scores are summed text by text without scipy.sparse
 EXPLAIN_TOP = 8       # terms shown per label
 _EDGE_PUNCT = "\"'.,;:!?()[]{}“”‘’«»—–-"
 
@@ -36,7 +36,9 @@ class Tagger:
         self.gazetteer = gazetteer
         self.matcher: Matcher | None = gazetteer.matcher() if gazetteer else None
         self.taxonomy = Taxonomy.from_dict(card["taxonomy"])
-        self._weights = np.vstack([h.coef for h in heads]).T.copy()  # (n_features, all labels)
+        # (n_features, all labels), float64: scipy.sparse would otherwise convert the float32 weights
+        # on every product, and every path below then adds the same float64 terms.
+        self._weights = np.ascontiguousarray(np.vstack([h.coef for h in heads]).T, dtype=np.float64)
         self._spans = np.cumsum([0] + [len(h.labels) for h in heads]).tolist()
         self._head_spans = [(h, lo, hi) for h, lo, hi in zip(heads, self._spans, self._spans[1:])]
         self._intercepts = np.concatenate([h.intercept for h in heads])
@@ -107,23 +109,23 @@ class Tagger:
         return [labels], [_rounded_floats(probabilities)]
 
     def _decision(self, terms: WeightedTerms) -> np.ndarray:
-        """Return the linear scores (documents x all labels, before intercepts)."""
+        """Return the linear scores (documents x all labels, before intercepts).
+
+        Both paths add a document's terms one after another in column order, in float64, so a text
+        gets the same scores alone and in any batch (np.add.reduceat, or float32 sums, add them
+        otherwise, which moved the fourth decimal of about one text in 600).
+        """
         n_docs = len(terms.indptr) - 1
+        # A request's one or few texts: scipy.sparse's constructor and checks would cost more than
+        # the arithmetic.
         if n_docs == 1:
-            return (terms.weights @ self._weights[terms.columns])[None, :]
-        if len(terms.columns) > GATHER_LIMIT:
-            X = sparse.csr_matrix((terms.weights.astype(np.float32), terms.columns, terms.indptr),
-                                  shape=(n_docs, self.features.n_features))
-            return np.asarray(X @ self._weights)
-        # Few terms: gather their weight rows and sum per document, skipping scipy.sparse's
-        # constructor and checks, which cost more than the arithmetic for one headline.
-        contributions = self._weights[terms.columns] * terms.weights[:, None]
-        decision = np.zeros((n_docs, self._weights.shape[1]))
-        starts = terms.indptr[:-1]
-        nonempty = terms.indptr[1:] > starts
-        if nonempty.any():
-            decision[nonempty] = np.add.reduceat(contributions, starts[nonempty], axis=0)
-        return decision
+            return np.add.reduce(self._weights[terms.columns] * terms.weights[:, None], axis=0)[None, :]
+        if n_docs <= FEW_DOCS:
+            bounds = terms.indptr.tolist()
+            return np.array([np.add.reduce(self._weights[terms.columns[lo:hi]] * terms.weights[lo:hi, None], axis=0)
+                             for lo, hi in zip(bounds, bounds[1:])])
+        X = sparse.csr_matrix((terms.weights, terms.columns, terms.indptr), shape=(n_docs, self.features.n_features))
+        return np.asarray(X @ self._weights)
 
     # -- explanations ----------------------------------------------------------------------
     def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]]) -> dict:
