@@ -119,13 +119,17 @@ class Tagger:
         # A request's one or few texts: scipy.sparse's constructor and checks would cost more than
         # the arithmetic.
         if n_docs == 1:
-            return np.add.reduce(self._weights[terms.columns] * terms.weights[:, None], axis=0)[None, :]
+            return self._summed_terms(terms.columns, terms.weights)[None, :]
         if n_docs <= FEW_DOCS:
             bounds = terms.indptr.tolist()
-            return np.array([np.add.reduce(self._weights[terms.columns[lo:hi]] * terms.weights[lo:hi, None], axis=0)
+            return np.array([self._summed_terms(terms.columns[lo:hi], terms.weights[lo:hi])
                              for lo, hi in zip(bounds, bounds[1:])])
         X = sparse.csr_matrix((terms.weights, terms.columns, terms.indptr), shape=(n_docs, self.features.n_features))
         return np.asarray(X @ self._weights)
+
+    def _summed_terms(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Return one document's linear scores: its terms' weight rows, scaled, added in order."""
+        return np.add.reduce(self._weights[columns] * weights[:, None], axis=0)
 
     # -- explanations ----------------------------------------------------------------------
     def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]]) -> dict:
