@@ -58,6 +58,8 @@ TRICKY = [
     ("dotted-without-last-period", "exports to the U.S rose", ["US"]),
     ("dotted-headline-forms", "S.AFRICA AND S. KOREA", ["ZA", "KR"]),
     ("acronym-is-not-a-town", "The ICO said SAMA deposits rose", []),
+    ("dateline-in-a-lede", "Talks stall\nNEW DELHI, Feb 8 (Reuters) - Officials said", ["IN"]),
+    ("caps-mid-line-is-not-a-dateline", "Talks stall\nThe envoy met NEW DELHI, he said", []),
     ("currency-is-not-the-place", "priced in U.S. Dlrs, a 40 mln Australian dlr bond", []),
     ("currency-names-its-country", "a 30 billion yen bond and a weaker rupee", ["JP", "IN"]),
     ("shared-currency-follows-the-document", "Pakistan's central bank lets the rupee fall", ["PK", "PK"]),

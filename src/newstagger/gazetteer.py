@@ -155,7 +155,8 @@ class Matcher:
             start = end - length + 1
             # Whole words only: no letter or digit just before or just after the name.
             if (start == 0 or not text[start - 1].isalnum()) and (end == last or not text[end + 1].isalnum()):
-                if text[start + 1:end + 1] != name[1:] and _mixed_case_line(text, start, end):
+                if (text[start + 1:end + 1] != name[1:] and _mixed_case_line(text, start, end)
+                        and not _dateline(text, start, end)):
                     continue  # "ICO", "SAMA" in ordinary text are acronyms, not the towns Ico and Sama
                 found.append((start, -length, name))
         found.sort()  # by start, longest first
@@ -199,6 +200,12 @@ def _mixed_case_line(text: str, start: int, end: int) -> bool:
     line_end = text.find("\n", end)
     line = text[line_start:] if line_end < 0 else text[line_start:line_end]
     return line != line.upper()
+
+
+def _dateline(text: str, start: int, end: int) -> bool:
+    """Whether an ALL-CAPS name opens a line and a comma follows it: a wire dateline ("NEW DELHI, Feb 8
+    (Reuters) -"), which names where the story happens even in a mixed-case lede."""
+    return (start == 0 or text[start - 1] == "\n") and text[end + 1:end + 2] == ","
 
 
 def _title_end(text: str) -> int:
