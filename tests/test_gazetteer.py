@@ -65,6 +65,8 @@ TRICKY = [
     ("groupings-of-several-regions", "AUKUS and the Quad; NORAD scrambles; a quad bike", ["AUKUS", "QUAD", "NORAD"]),
     ("short-towns-that-are-people", "Jimmy Lai, Ishaq Dar and Abu Sayyaf; Man City beat Benfica; Brent rises", ["PK"]),
     ("bali-is-indonesian", "Flights to Bali cancelled", ["ID"]),
+    ("leaders-not-towns", "Rubio meets Sandu; Ramos-Horta in Dili", ["US", "MD", "TL", "TL"]),
+    ("itu-aba-is-a-spratly-feature", "Taiwan reinforces Itu Aba", ["TW", "SCS"]),
     ("dateline-in-a-lede", "Talks stall\nNEW DELHI, Feb 8 (Reuters) - Officials said", ["IN"]),
     ("caps-mid-line-is-not-a-dateline", "Talks stall\nThe envoy met NEW DELHI, he said", []),
     ("currency-is-not-the-place", "priced in U.S. Dlrs, a 40 mln Australian dlr bond", []),
