@@ -226,3 +226,22 @@ def test_feature_string_is_the_hits_tokens_also_when_remembered(matcher):
             hits = matcher.matches(text)
             expected = " ".join([tok for hit in hits for tok in hit.tokens()] + document_tokens(hits))
             assert matcher.feature_string(text) == expected, text
+
+
+def test_a_curated_region_must_be_one_of_the_regions(tmp_path):
+    import shutil
+
+    from newstagger.errors import DataError
+
+    folder = tmp_path / "gazetteer"
+    shutil.copytree(SEEDS_GAZETTEER, folder)
+    with (folder / "places.tsv").open("a", encoding="utf-8") as fh:
+        fh.write("Mid-Atlantic Ridge\tMAR\teurope,north-amerika\n")
+    with pytest.raises(DataError, match="places.tsv:.*unknown region\\(s\\) north-amerika"):
+        load_gazetteer(folder)
+
+
+def test_a_name_that_does_not_stand_for_its_city_gives_no_region(matcher):
+    text = "Stockholm International Peace Research Institute: arms imports rose, Wall Street Journal says"
+    assert [h.code for h in matcher.matches(text)] == ["SIPRI", "MEDIA"]
+    assert matcher.feature_string(text) == "c:SIPRI c:MEDIA"

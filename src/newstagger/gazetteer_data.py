@@ -50,6 +50,7 @@ def assemble(folder: Path) -> Gazetteer:
         for code in codes.split():
             regions.setdefault(code, []).append(region)
     countries = set(regions)
+    known_regions = {r for rs in regions.values() for r in rs}
     entries: dict[str, list[tuple[int, int, str, str]]] = {}  # name → [(tier, -population, code, kind)]
 
     def add(name: str, code: str, kind: str, population: int = 0) -> None:
@@ -61,9 +62,12 @@ def assemble(folder: Path) -> Gazetteer:
         add(row[0], row[1], "place")
         if (short := _undotted(row[0])) is not None:
             add(short, row[1], "place")
-        if len(row) > 2:
+        if len(row) > 2 and row[2].strip():
             if row[1] in countries:  # a curated code must never redefine a country's region
                 raise DataError(f"{folder / 'places.tsv'}:{n}: code {row[1]!r} is a country code; pick another")
+            unknown = sorted(set(row[2].split(",")) - known_regions)
+            if unknown:
+                raise DataError(f"{folder / 'places.tsv'}:{n}: unknown region(s) {', '.join(unknown)}")
             regions[row[1]] = row[2].split(",")
     for n, row in _rows(folder / "demonyms.tsv"):
         add(row[0], row[1], "demonym")
