@@ -245,3 +245,24 @@ def test_a_name_that_does_not_stand_for_its_city_gives_no_region(matcher):
     text = "Stockholm International Peace Research Institute: arms imports rose, Wall Street Journal says"
     assert [h.code for h in matcher.matches(text)] == ["SIPRI", "MEDIA"]
     assert matcher.feature_string(text) == "c:SIPRI c:MEDIA"
+
+
+@pytest.mark.parametrize("text,sources", [
+    ("China installs missiles on Woody Island, US official says", {"US": True, "CN": False}),
+    ("Pentagon report: China has 600 warheads", {"US": True, "CN": False}),
+    ("Hezbollah rebuilt its arsenal, Israeli and US assessments say", {"US": False}),  # "assessments": no match
+    ("Russia's defence ministry said it downed 40 Ukrainian drones", {"RU": True, "UA": False}),
+    ("Pentagon cites a U.S. report on China", {"US": False}),  # "report" the noun
+    ("Modi visits Washington to sign a jet-engine deal", {"IN": False, "US": False}),
+], ids=["officials-say", "report-colon", "plural-noun-not-a-verb", "ministry-said", "report-the-noun", "no-reporting-verb"])
+def test_a_name_followed_by_a_reporting_verb_is_a_source(matcher, text, sources):
+    found = {h.code: h.source for h in matcher.matches(text)}
+    assert {code: found.get(code) for code in sources} == sources
+
+
+def test_a_region_named_only_as_a_source_gets_its_own_token(matcher):
+    assert "@source:north-america" in matcher.feature_string("China installs missiles on Woody Island, US officials say")
+    # the teller's region is also acting in the story: no such token
+    assert "@source:north-america" not in matcher.feature_string("US says it will sell F-16s to Canada")
+    # a text naming no other region: nothing to set the teller against
+    assert "@source:" not in matcher.feature_string("The Pentagon says its budget will grow")

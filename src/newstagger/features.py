@@ -4,7 +4,8 @@ Four blocks (the last two only with a gazetteer), each a stock TfidfVectorizer:
   word      word 1-2 grams of the text
   char      character 3-5 grams inside word boundaries (robust to spelling and inflection)
   gazetteer tokens naming the countries and regions the gazetteer found in the text, one set per hit
-  gazetteer-doc  where each region stands in the whole text (first named, most or least named),
+  gazetteer-doc  where each region stands in the whole text (first named, most or least named,
+            named only as the teller of the news),
             l2-normed apart from the per-hit tokens so a long story naming many places does
             not drown them (same input column; the "@" prefix tells the two apart)
 
