@@ -213,7 +213,6 @@ def _dateline(text: str, start: int, end: int) -> bool:
 
 # A name followed by a reporting verb, perhaps through its officials or report, tells the news rather than
 # acting in it: "..., Pentagon says", "US officials said", "Russia's defence ministry said", "Pentagon report:".
-# Word sets rather than one regular expression: looking at the next three words is three times faster.
 _REPORTING_VERBS = frozenset("says say said told tells reports reported finds found believes believe claims claim "
                              "estimates estimate".split())
 _TELLERS = frozenset("official officials source sources intelligence report assessment analyst analysts media "
@@ -237,7 +236,7 @@ def _source_flags(text: str, spans: list[tuple[int, int, str]]) -> list[bool]:
 
     Only a text naming two places or more can set a teller against a party (see _source_only_tokens),
     and nine headlines in ten have no reporting word: one pass over the text spares the rest the look
-    after each name (3.6 -> about 1 us a headline).
+    after each name (3.6 -> 1.1-1.8 us a headline over the seed headlines).
     """
     if len(spans) < 2 or next(_REPORTING_STEMS.iter(text.lower()), None) is None:
         return [False] * len(spans)
@@ -245,10 +244,11 @@ def _source_flags(text: str, spans: list[tuple[int, int, str]]) -> list[bool]:
 
 
 def _tells(text: str, end: int) -> bool:
+    """Whether the words after a name (ending at `end`) are a reporting verb, perhaps after a teller."""
     words = text[end:end + 60].split(None, 4)
-    if words and words[0] in ("'s", "’s"):
+    if words and words[0] in ("'s", "’s"):    # "Russia's defence ministry said"
         words = words[1:]
-    elif text[end:end + 1] not in (" ", "\t", "\n", "\r"):   # "Pentagon's" stays one word; a comma ends the name
+    elif text[end:end + 1] not in (" ", "\t", "\n", "\r"):   # "China, US say": punctuation ends the clause
         return False
     words = [w.lower() for w in words[:3]]
     if not words:
