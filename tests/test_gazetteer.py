@@ -187,29 +187,27 @@ def test_model_with_gazetteer_explains_the_hit(tiny_data, tmp_path):
     assert not any(t.startswith("@") for t in terms), terms  # document tokens go to their hits
 
 
-def test_a_curated_code_may_not_redefine_a_country(tmp_path):
+BAD_CURATED_LINES = [
+    ("a-curated-code-may-not-redefine-a-country", "places.tsv", "African Union\tAU\tafrica\n",  # Australia's code
+     "places.tsv:.*'AU' is a country code"),
+    ("an-alias-must-name-a-place-the-gazetteer-has", "aliases.tsv", "Atlantis\tNowhere-on-earth\n",
+     "aliases.tsv:.*a name the gazetteer already has"),
+    ("a-curated-region-must-be-one-of-the-regions", "places.tsv", "Mid-Atlantic Ridge\tMAR\teurope,north-amerika\n",
+     "places.tsv:.*unknown region\\(s\\) north-amerika"),
+]
+
+
+@pytest.mark.parametrize("file,line,message", [b[1:] for b in BAD_CURATED_LINES], ids=[b[0] for b in BAD_CURATED_LINES])
+def test_a_bad_curated_line_stops_loading_with_its_file_and_line(tmp_path, file, line, message):
     import shutil
 
     from newstagger.errors import DataError
 
     folder = tmp_path / "gazetteer"
     shutil.copytree(SEEDS_GAZETTEER, folder)
-    with (folder / "places.tsv").open("a", encoding="utf-8") as fh:
-        fh.write("African Union\tAU\tafrica\n")  # AU is Australia's code
-    with pytest.raises(DataError, match="places.tsv:.*'AU' is a country code"):
-        load_gazetteer(folder)
-
-
-def test_an_alias_must_name_a_place_the_gazetteer_has(tmp_path):
-    import shutil
-
-    from newstagger.errors import DataError
-
-    folder = tmp_path / "gazetteer"
-    shutil.copytree(SEEDS_GAZETTEER, folder)
-    with (folder / "aliases.tsv").open("a", encoding="utf-8") as fh:
-        fh.write("Atlantis\tNowhere-on-earth\n")
-    with pytest.raises(DataError, match="aliases.tsv:.*a name the gazetteer already has"):
+    with (folder / file).open("a", encoding="utf-8") as fh:
+        fh.write(line)
+    with pytest.raises(DataError, match=message):
         load_gazetteer(folder)
 
 
@@ -226,19 +224,6 @@ def test_feature_string_is_the_hits_tokens_also_when_remembered(matcher):
             hits = matcher.matches(text)
             expected = " ".join([tok for hit in hits for tok in hit.tokens()] + document_tokens(hits))
             assert matcher.feature_string(text) == expected, text
-
-
-def test_a_curated_region_must_be_one_of_the_regions(tmp_path):
-    import shutil
-
-    from newstagger.errors import DataError
-
-    folder = tmp_path / "gazetteer"
-    shutil.copytree(SEEDS_GAZETTEER, folder)
-    with (folder / "places.tsv").open("a", encoding="utf-8") as fh:
-        fh.write("Mid-Atlantic Ridge\tMAR\teurope,north-amerika\n")
-    with pytest.raises(DataError, match="places.tsv:.*unknown region\\(s\\) north-amerika"):
-        load_gazetteer(folder)
 
 
 def test_a_name_that_does_not_stand_for_its_city_gives_no_region(matcher):

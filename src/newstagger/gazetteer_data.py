@@ -65,10 +65,11 @@ def assemble(folder: Path) -> Gazetteer:
         if len(row) > 2 and row[2].strip():
             if row[1] in countries:  # a curated code must never redefine a country's region
                 raise DataError(f"{folder / 'places.tsv'}:{n}: code {row[1]!r} is a country code; pick another")
-            unknown = sorted(set(row[2].split(",")) - known_regions)
+            curated = row[2].split(",")
+            unknown = sorted(set(curated) - known_regions)
             if unknown:
                 raise DataError(f"{folder / 'places.tsv'}:{n}: unknown region(s) {', '.join(unknown)}")
-            regions[row[1]] = row[2].split(",")
+            regions[row[1]] = curated
     for n, row in _rows(folder / "demonyms.tsv"):
         add(row[0], row[1], "demonym")
         if (short := _undotted(row[0])) is not None:
