@@ -78,6 +78,7 @@ TRICKY = [
     ("leader-full-name-only", "Boris Johnson met Imran Khan; Magic Johnson met Khan", ["GB", "PK"]),
     ("firms-stand-for-their-country", "Huawei and Gazprom sign a deal", ["CN", "RU"]),
     ("older-leaders-for-archives", "Reagan and Gorbachev meet in Reykjavik", ["US", "RU", "IS"]),
+    ("institute-and-firm-not-towns", "Ifo index falls; Aga AB bids for a rival", ["DE"]),
 ]
 
 
