@@ -60,7 +60,7 @@ TRICKY = [
     ("acronym-is-not-a-town", "The ICO said SAMA deposits rose", []),
     ("british-firms-are-not-us-towns", "Midland Bank, Redland Plc and Simon Keswick lobby Westminster", ["GB", "GB"]),
     ("london-stays-british-beside-canada", "Toronto Dominion unit issues a bond in London", ["CA", "GB"]),
-    ("people-and-ships-are-not-towns", "HMS Queen Elizabeth, Merrick Garland and Machado in Caracas", ["VE"]),
+    ("people-and-ships-are-not-towns", "HMS Queen Elizabeth, Merrick Garland and Machado in Caracas", ["GB", "VE"]),
     ("spratly-feature-not-canada", "Vietnam builds on Barque Canada Reef", ["VN", "SCS"]),
     ("groupings-of-several-regions", "AUKUS and the Quad; NORAD scrambles; a quad bike", ["AUKUS", "QUAD", "NORAD"]),
     ("short-towns-that-are-people", "Jimmy Lai, Ishaq Dar and Abu Sayyaf; Man City beat Benfica; Brent rises", ["PK"]),

@@ -51,17 +51,19 @@ def assemble(folder: Path) -> Gazetteer:
             regions.setdefault(code, []).append(region)
     countries = set(regions)
     known_regions = {r for rs in regions.values() for r in rs}
-    entries: dict[str, list[tuple[int, int, str, str]]] = {}  # name → [(tier, -population, code, kind)]
+    # name → [(tier, -population, order, code, kind)]; order keeps a curated file's order among the
+    # codes of one name ("INS" lists India, then Israel: without other clues, India)
+    entries: dict[str, list[tuple[int, int, int, str, str]]] = {}
 
-    def add(name: str, code: str, kind: str, population: int = 0) -> None:
-        entries.setdefault(name, []).append((TIERS[kind], -population, code, kind))
+    def add(name: str, code: str, kind: str, population: int = 0, order: int = 0) -> None:
+        entries.setdefault(name, []).append((TIERS[kind], -population, order, code, kind))
 
     for n, row in _rows(folder / "places.tsv"):
         if len(row) < 2:
             raise DataError(f"{folder / 'places.tsv'}:{n}: expected name<TAB>code[<TAB>regions]")
-        add(row[0], row[1], "place")
+        add(row[0], row[1], "place", order=n)
         if (short := _undotted(row[0])) is not None:
-            add(short, row[1], "place")
+            add(short, row[1], "place", order=n)
         if len(row) > 2 and row[2].strip():
             if row[1] in countries:  # a curated code must never redefine a country's region
                 raise DataError(f"{folder / 'places.tsv'}:{n}: code {row[1]!r} is a country code; pick another")
@@ -101,7 +103,7 @@ def assemble(folder: Path) -> Gazetteer:
                      dict(generated["sources"], curated=str(folder)), vetoes.get("after_any", []))
 
 
-def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
+def _best_tier(candidates: list[tuple[int, int, int, str, str]]) -> dict:
     """Keep the best tier's codes, the most populous first, and the kind of the first.
 
     A name that is both a city and an area of the first code's country is a city (Beijing, Kyiv,
@@ -109,6 +111,6 @@ def _best_tier(candidates: list[tuple[int, int, str, str]]) -> dict:
     """
     candidates.sort()
     top = [c for c in candidates if c[0] == candidates[0][0]]
-    codes = list(dict.fromkeys(c[2] for c in top))
-    kinds = {c[3] for c in top if c[2] == codes[0]}
-    return {"codes": codes, "kind": "city" if "city" in kinds else top[0][3]}
+    codes = list(dict.fromkeys(c[3] for c in top))
+    kinds = {c[4] for c in top if c[3] == codes[0]}
+    return {"codes": codes, "kind": "city" if "city" in kinds else top[0][4]}
