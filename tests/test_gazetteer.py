@@ -82,6 +82,7 @@ TRICKY = [
     ("shared-name-defaults-to-its-first-line", "INS Vikrant sails with the IAF overhead", ["IN", "IN"]),
     ("shared-name-follows-the-document", "INS Eilat docks in Haifa", ["IL", "IL", "IL"]),
     ("currency-opening-a-headline", "Ringgit strengthens as BNM holds rates", ["MY", "MY"]),
+    ("either-apostrophe", "Cox's Bazar and Cox’s Bazar; Côte d’Ivoire", ["BD", "BD", "CI"]),
     ("state-bodies-and-teams", "CENTCOM and the RAAF brief; Springboks beat the All Blacks", ["US", "AU", "ZA", "NZ"]),
 ]
 

@@ -97,10 +97,20 @@ def assemble(folder: Path) -> Gazetteer:
         if len(row) != 2 or row[1] not in entries:
             raise DataError(f"{aliases}:{n}: expected alias<TAB>a name the gazetteer already has")
         entries.setdefault(row[0], []).extend(entries[row[1]])
+    _add_other_apostrophes(entries)
     vetoes = json.loads((folder / "vetoes.json").read_text(encoding="utf-8"))
     names = {name: _best_tier(cands) for name, cands in entries.items()}
     return Gazetteer(regions, names, vetoes.get("before", {}), vetoes.get("after", {}),
                      dict(generated["sources"], curated=str(folder)), vetoes.get("after_any", []))
+
+
+def _add_other_apostrophes(entries: dict[str, list]) -> None:
+    """Give each name with an apostrophe its form with the other one ("Cox’s Bazar", "Cox's Bazar";
+    "Côte d'Ivoire", "Côte d’Ivoire"): the data packages write one, news and editors either."""
+    for name in [n for n in entries if "'" in n or "’" in n]:
+        other = name.replace("'", "’") if "'" in name else name.replace("’", "'")
+        if other not in entries:
+            entries[other] = entries[name]
 
 
 def _best_tier(candidates: list[tuple[int, int, int, str, str]]) -> dict:
