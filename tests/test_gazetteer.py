@@ -217,22 +217,6 @@ def test_a_bad_curated_line_stops_loading_with_its_file_and_line(tmp_path, file,
         load_gazetteer(folder)
 
 
-@pytest.mark.parametrize("text,kinds", [
-    ("Tunisian army's US-donated Black Hawks hunt jihadists", [("TN", "demonym"), ("US", "maker")]),
-    ("Ukrainian medics use Canadian-made trucks", [("UA", "demonym"), ("CA", "maker")]),
-    ("Russian-built Su-30s for Vietnam", [("RU", "maker"), ("VN", "country")]),
-    ("US-led coalition strikes Houthi sites", [("US", "place"), ("YE", "demonym")]),  # a leader is a party
-    ("Indo-Pacific drills", []),
-])
-def test_a_maker_is_marked_by_its_suffix(matcher, text, kinds):
-    assert [(h.code, h.kind) for h in matcher.matches(text)] == kinds
-
-
-def test_a_maker_gives_its_own_token_and_no_document_token(matcher):
-    text = "Tunisian army's US-donated Black Hawks hunt jihadists"
-    assert matcher.feature_string(text) == "c:TN r:africa demonym:africa t:africa maker:north-america @first:africa"
-
-
 def test_australia_stays_in_oceania(matcher):
     [hit] = matcher.matches("Sydney swelters")
     assert hit.regions == ("oceania",)

@@ -33,19 +33,13 @@ class Hit(NamedTuple):
 
         A stray town (see _mark_stray_towns) contributes only its own kind token, so "Palma" beside
         "Mozambique" does not also count as a country, region and title mention of Spain: how much
-        such a hit says is left to that one learned weight. So does a maker ("US-made", "Russian-built",
-        "Chinese-funded"): the maker of what someone else uses is no party to the story (seeds/README.md).
+        such a hit says is left to that one learned weight.
         """
         return _hit_tokens(self.code, self.kind, self.regions, self.in_title)
 
     @property
     def stray(self) -> bool:
         return self.kind.startswith("stray-")
-
-    @property
-    def places_the_story(self) -> bool:
-        """Whether the hit counts in the document tokens: not a stray town, not a maker ("US-made")."""
-        return not (self.kind.startswith("stray-") or self.kind == "maker")
 
     def has_token(self, token: str) -> bool:
         return token in self.tokens()
@@ -56,7 +50,7 @@ class Hit(NamedTuple):
 
 @lru_cache(maxsize=4096)  # a few thousand distinct (code, kind, title) combinations at most
 def _hit_tokens(code: str, kind: str, regions: tuple[str, ...], in_title: bool) -> tuple[str, ...]:
-    if kind.startswith("stray-") or kind == "maker":
+    if kind.startswith("stray-"):
         return tuple(f"{kind}:{r}" for r in regions)
     toks = [f"c:{code}"] + [f"r:{r}" for r in regions] + [f"{kind}:{r}" for r in regions]
     return tuple(toks + [f"t:{r}" for r in regions] if in_title else toks)
@@ -121,21 +115,20 @@ class Matcher:
     def matches(self, text: str) -> list[Hit]:
         """Return the resolved place hits in a text, longest match first at each position."""
         spans = self._chosen_spans(text)
-        return self._resolve(spans, _title_end(text), _source_flags(text, spans), _maker_flags(text, spans))
+        return self._resolve(spans, _title_end(text), _source_flags(text, spans))
 
     def feature_string(self, text: str) -> str:
         """Return the space-separated feature tokens of a text's hits, then its document tokens."""
         spans, title_end = self._chosen_spans(text), _title_end(text)
         sources = _source_flags(text, spans)
-        makers = _maker_flags(text, spans)
         # The tokens depend only on which names occur, in which order, whether in the title and whether as a
         # source, and headlines repeat such combinations ("Beijing", "Taiwan"...): resolve each combination once.
-        key = tuple((name, start < title_end, src, mk) for (start, _, name), src, mk in zip(spans, sources, makers))
+        key = tuple((name, start < title_end, src) for (start, _, name), src in zip(spans, sources))
         found = self._strings.get(key)
         if found is None:
             if len(self._strings) >= 100_000:
                 self._strings.clear()
-            hits = self._resolve(spans, title_end, sources, makers)
+            hits = self._resolve(spans, title_end, sources)
             found = self._strings[key] = " ".join(
                 [*chain.from_iterable(hit.tokens() for hit in hits), *document_tokens(hits)])
         return found
@@ -187,18 +180,16 @@ class Matcher:
         return (before[0].strip("\"'“‘(") in (vetoes_before or ())
                 or after[0].strip("\"'”’),.;:") in (vetoes_after or ()))
 
-    def _resolve(self, spans: list[tuple[int, int, str]], title_end: int, sources: list[bool],
-                 makers: list[bool]) -> list[Hit]:
+    def _resolve(self, spans: list[tuple[int, int, str]], title_end: int, sources: list[bool]) -> list[Hit]:
         places = list(map(self.gazetteer.names.__getitem__, map(_NAME, spans)))
         sure = {codes[0] for codes, _ in places if len(codes) == 1}
         regions_of = self._region_tuples
         hits = []
-        for (start, _, name), (codes, kind), source, maker in zip(spans, places, sources, makers):
+        for (start, _, name), (codes, kind), source in zip(spans, places, sources):
             # An ambiguous name takes the country its unambiguous neighbours name, else the first
             # (the most populous): "Hyderabad, Sindh" is in Pakistan, "London" alone in England.
             code = codes[0] if len(codes) == 1 else next((c for c in codes if c in sure), codes[0])
-            hits.append(Hit(name, start, code, "maker" if maker else kind, regions_of.get(code, ()),
-                            start < title_end, source))
+            hits.append(Hit(name, start, code, kind, regions_of.get(code, ()), start < title_end, source))
         return _mark_stray_towns(hits)
 
 
@@ -271,15 +262,6 @@ def _tells(text: str, end: int) -> bool:
     return words[0] in _TELLERS and len(words) > 1 and words[1].rstrip(",.;:") in _REPORTING_VERBS
 
 
-_MAKER_SUFFIXES = ("-made", "-built", "-supplied", "-donated", "-designed", "-produced", "-funded",
-                   "-manufactured", "-origin")
-
-
-def _maker_flags(text: str, spans: list[tuple[int, int, str]]) -> list[bool]:
-    """For each span, whether the name only says who made or paid for something ("US-made", "Russian-built")."""
-    return [text.startswith(_MAKER_SUFFIXES, end) if text[end:end + 1] == "-" else False for _, end, _ in spans]
-
-
 def _title_end(text: str) -> int:
     """Return where the title ends: the first line break, else the end of the text."""
     end = text.find("\n")
@@ -296,9 +278,9 @@ def document_tokens(hits: list[Hit]) -> list[str]:
     its subject). When several regions are named, each also gets its prominence: "@most:R" for
     the most often named, "@minor:R" for one named under a third as often, "@some:R" between.
     A country named once beside a story about another (a source, a comparison, a venue) then
-    looks different from a party, in long stories as in headlines. Stray towns and makers do not count.
+    looks different from a party, in long stories as in headlines. Stray towns do not count.
     """
-    named = [h for h in hits if h.regions and h.places_the_story]
+    named = [h for h in hits if h.regions and not h.stray]
     return list(_region_tokens(tuple([h.regions for h in named]))) + _source_only_tokens(named)
 
 

@@ -261,6 +261,6 @@ def _attribute(block: str, term: str, words: list[str], hits) -> Iterable[tuple[
         return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
     if block == "gazetteer-doc":  # "@most:europe" is owned by the hits that named europe
         region = term.partition(":")[2]
-        owners = list(dict.fromkeys(h.describe() for h in hits if region in h.regions and h.places_the_story))
+        owners = list(dict.fromkeys(h.describe() for h in hits if region in h.regions and not h.stray))
         return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
     return [(term, 1.0)]
