@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import DataError
 from .gazetteer import Gazetteer
@@ -23,6 +24,16 @@ from .gazetteer import Gazetteer
 # training/build_gazetteer.py): Manchester is the English city, not the Jamaican parish; Ontario
 # the province, not the Californian city.
 TIERS = {"country": 0, "place": 0, "demonym": 0, "admin": 1, "city": 1}
+
+
+class _Candidate(NamedTuple):
+    """One thing a name may stand for; candidates sort best first."""
+
+    tier: int               # TIERS: countries, curated places and demonyms before areas and cities
+    minus_population: int   # the most populous first
+    order: int              # then a curated file's order ("INS" lists India, then Israel)
+    code: str
+    kind: str
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -51,12 +62,10 @@ def assemble(folder: Path) -> Gazetteer:
             regions.setdefault(code, []).append(region)
     countries = set(regions)
     known_regions = {r for rs in regions.values() for r in rs}
-    # name → [(tier, -population, order, code, kind)]; order keeps a curated file's order among the
-    # codes of one name ("INS" lists India, then Israel: without other clues, India)
-    entries: dict[str, list[tuple[int, int, int, str, str]]] = {}
+    entries: dict[str, list[_Candidate]] = {}
 
     def add(name: str, code: str, kind: str, population: int = 0, order: int = 0) -> None:
-        entries.setdefault(name, []).append((TIERS[kind], -population, order, code, kind))
+        entries.setdefault(name, []).append(_Candidate(TIERS[kind], -population, order, code, kind))
 
     for n, row in _rows(folder / "places.tsv"):
         if len(row) < 2:
@@ -104,23 +113,23 @@ def assemble(folder: Path) -> Gazetteer:
                      dict(generated["sources"], curated=str(folder)), vetoes.get("after_any", []))
 
 
-def _add_other_apostrophes(entries: dict[str, list]) -> None:
+def _add_other_apostrophes(entries: dict[str, list[_Candidate]]) -> None:
     """Give each name with an apostrophe its form with the other one ("Cox’s Bazar", "Cox's Bazar";
     "Côte d'Ivoire", "Côte d’Ivoire"): the data packages write one, news and editors either."""
     for name in [n for n in entries if "'" in n or "’" in n]:
         other = name.replace("'", "’") if "'" in name else name.replace("’", "'")
         if other not in entries:
-            entries[other] = entries[name]
+            entries[other] = list(entries[name])
 
 
-def _best_tier(candidates: list[tuple[int, int, int, str, str]]) -> dict:
-    """Keep the best tier's codes, the most populous first, and the kind of the first.
+def _best_tier(candidates: list[_Candidate]) -> dict:
+    """Keep the best tier's codes, the most populous (then the first listed) first, and the kind of the first.
 
     A name that is both a city and an area of the first code's country is a city (Beijing, Kyiv,
     Buenos Aires): news means the city far more often.
     """
     candidates.sort()
-    top = [c for c in candidates if c[0] == candidates[0][0]]
-    codes = list(dict.fromkeys(c[3] for c in top))
-    kinds = {c[4] for c in top if c[3] == codes[0]}
-    return {"codes": codes, "kind": "city" if "city" in kinds else top[0][4]}
+    top = [c for c in candidates if c.tier == candidates[0].tier]
+    codes = list(dict.fromkeys(c.code for c in top))
+    kinds = {c.kind for c in top if c.code == codes[0]}
+    return {"codes": codes, "kind": "city" if "city" in kinds else top[0].kind}
