@@ -79,7 +79,7 @@ TRICKY = [
     ("firms-stand-for-their-country", "Huawei and Gazprom sign a deal", ["CN", "RU"]),
     ("older-leaders-for-archives", "Reagan and Gorbachev meet in Reykjavik", ["US", "RU", "IS"]),
     ("institute-and-firm-not-towns", "Ifo index falls; Aga AB bids for a rival", ["DE"]),
-    ("shared-name-defaults-to-its-first-line", "INS Vikrant sails with the IAF overhead", ["IN", "IN"]),
+    ("shared-name-defaults-to-its-first-line", "INS Vikrant sails from Kochi with the IAF overhead", ["IN", "IN", "IN"]),
     ("shared-name-follows-the-document", "INS Eilat docks in Haifa", ["IL", "IL", "IL"]),
     ("currency-opening-a-headline", "Ringgit strengthens as BNM holds rates", ["MY", "MY"]),
     ("either-apostrophe", "Cox's Bazar and Cox’s Bazar; Côte d’Ivoire", ["BD", "BD", "CI"]),
