@@ -99,8 +99,12 @@ def _workers(master: int) -> list[int]:
 def test_workers_are_pinned_to_cpus_in_turn(server):
     _, proc, _, _ = server
     _wait_until(lambda: len(_workers(proc.pid)) == 2, 10, "two workers")
+    # A worker is a child of the master a moment before gunicorn's post_fork hook pins it: under load
+    # that moment is long enough for a read in between.
+    _wait_until(lambda: all(len(os.sched_getaffinity(pid)) == 1 for pid in _workers(proc.pid)), 10,
+                "both workers pinned to one CPU")
     pinned = [os.sched_getaffinity(pid) for pid in _workers(proc.pid)]
-    assert all(len(cpus) == 1 for cpus in pinned)
+    assert len(pinned) == 2 and all(len(cpus) == 1 for cpus in pinned)
     if len(os.sched_getaffinity(0)) >= 2:
         assert pinned[0] != pinned[1]
 
