@@ -187,7 +187,7 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
 @click.option("--pin-workers/--no-pin-workers", default=None,
-              help=f"{SETTINGS['pin_workers'].help} [default: pinned]")
+              help=f"{SETTINGS['pin_workers'].help} [default: {'pinned' if SETTINGS['pin_workers'].default else 'not pinned'}]")
 @MODEL_OPTION
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]),
               help=SETTINGS["log_level"].help)
