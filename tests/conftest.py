@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+SEEDS_GAZETTEER = Path(__file__).resolve().parent.parent / "seeds" / "gazetteer"
+
 TINY_TAXONOMY = {"facets": {
     "region": {"description": "where", "labels": {"asia": "Asian states", "europe": "European states"}},
     "theme": {"description": "what", "labels": {"deals": "arms sales", "conflict": "fighting"}},
@@ -78,6 +80,56 @@ def tiny_tagger(tiny_model_path):
     from newstagger import Tagger
 
     return Tagger.load(tiny_model_path)
+
+
+# Region labels named as the gazetteer names them, so a model trained with it gets the region stage.
+REGION_TAXONOMY = {"facets": {"region": {"description": "where", "labels": {
+    "south-asia": "", "east-asia": "", "europe": "", "middle-east": ""}}}}
+REGION_CORPUS = [
+    ("India tests a hypersonic missile", "New Delhi said the launch from Odisha succeeded.", ["south-asia"]),
+    ("Pakistan buys Chinese frigates", "Islamabad signed for four ships built in Shanghai.", ["south-asia", "east-asia"]),
+    ("Japan raises its defence budget", "Tokyo approved record spending on Monday.", ["east-asia"]),
+    ("Germany orders Patriot batteries", "Berlin will pay for four systems.", ["europe"]),
+    ("Israel strikes targets in Lebanon", "Jets hit sites near Beirut overnight.", ["middle-east"]),
+    ("Seoul and Tokyo hold talks", "The ministers met in Busan.", ["east-asia"]),
+    ("France and Italy sign a ship deal", "Paris and Rome agreed on joint frigates.", ["europe"]),
+    ("Iran tests a new drone", "Tehran showed the aircraft on state television.", ["middle-east"]),
+    ("Sri Lanka elects a new parliament", "Voters in Colombo chose a new government.", ["south-asia"]),
+    ("Poland buys Korean tanks", "Warsaw signed for K2 tanks made in South Korea.", ["europe", "east-asia"]),
+    ("Saudi Arabia hosts Gulf summit", "Riyadh welcomed leaders for two days of talks.", ["middle-east"]),
+    ("Bangladesh floods displace thousands", "Rain hit Dhaka and Sylhet.", ["south-asia"]),
+    ("China launches a carrier", "The ship left Shanghai for trials; officials in Paris watched.", ["east-asia"]),
+    ("Spain hosts NATO exercise", "Madrid sent ships; an observer from Japan attended.", ["europe"]),
+    ("Qatar mediates talks", "Doha brought the sides together; India sent a note.", ["middle-east"]),
+    ("Nepal signs a power deal", "Kathmandu will sell electricity; Germany may invest.", ["south-asia"]),
+]
+
+
+def write_region_corpus(folder: Path) -> Path:
+    """Write the region corpus and its taxonomy into a folder; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": f"r{i:02d}", "title": t, "body": b, "region": r})
+             for i, (t, b, r) in enumerate(REGION_CORPUS)]
+    (folder / "regions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "taxonomy.json").write_text(json.dumps(REGION_TAXONOMY), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def staged_model_path(tmp_path_factory) -> Path:
+    """A model trained with the seeds' gazetteer on region labels: its region facet has the region stage."""
+    from newstagger.train import train_from_paths
+
+    data = write_region_corpus(tmp_path_factory.mktemp("region-data"))
+    tagger = train_from_paths([data], gazetteer_dir=SEEDS_GAZETTEER, folds=2, seed=0, n_jobs=1)
+    return tagger.save(tmp_path_factory.mktemp("staged-model") / "staged.npz")
+
+
+@pytest.fixture(scope="session")
+def staged_tagger(staged_model_path):
+    from newstagger import Tagger
+
+    return Tagger.load(staged_model_path)
 
 
 @pytest.fixture

@@ -210,7 +210,7 @@ def test_word_token_pattern_finds_the_classic_tokens():
 
 def test_card_describes_the_model(tiny_tagger):
     card = tiny_tagger.card
-    assert card["format_version"] == 1
+    assert card["format_version"] == 2
     assert len(card["training_data"]["sha256"]) == 64 and card["training_data"]["documents"] == 30
     assert set(card["versions"]) >= {"scikit-learn", "numpy", "scipy"}
     assert set(card["thresholds"]) == {"region", "theme"}
@@ -360,7 +360,7 @@ def test_one_text_gets_the_scores_and_labels_of_the_numpy_path(tiny_tagger):
         probabilities = platt(row[None, :] + tiny_tagger._intercepts, tiny_tagger._calibration)
         expected = (list(zip(*[head.choose_rows(probabilities[:, lo:hi]) for head, lo, hi in tiny_tagger._head_spans])),
                     _rounded(probabilities).tolist())
-        assert tiny_tagger._scores_of_one(row.tolist()) == expected
+        assert tiny_tagger._scores_of_one(row.tolist(), {}, 0) == expected
 
 
 @pytest.mark.parametrize("exclusive, nonempty", [(False, False), (False, True), (True, False)])

@@ -18,7 +18,8 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "newstagger-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: a head may carry a region stage (salience.py)
+READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without region stages
 
 
 def _json_array(obj) -> np.ndarray:
@@ -94,9 +95,10 @@ def _card(path: Path, contents: dict[str, np.ndarray]) -> dict:
         raise ModelError(f"{path}: the model card is damaged ({exc})") from None
     if card.get("format") != FORMAT_NAME:
         raise ModelError(f"{path}: not a newstagger model (format {card.get('format')!r})")
-    if card.get("format_version") != FORMAT_VERSION:
+    if card.get("format_version") not in READABLE_VERSIONS:
         raise ModelError(f"{path}: model format version {card.get('format_version')} is not supported "
-                         f"by this newstagger (it reads version {FORMAT_VERSION}); retrain the model")
+                         f"by this newstagger (it reads versions {', '.join(map(str, READABLE_VERSIONS))}); "
+                         "retrain the model")
     _warn_on_version_drift(path, card)
     return card
 

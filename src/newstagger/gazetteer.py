@@ -110,7 +110,7 @@ class Matcher:
         self._vetoable = set(gazetteer.veto_before) | set(gazetteer.veto_after)
         self._veto_any = frozenset(w.lower() for w in gazetteer.veto_after_any)
         self._veto_any_scan = re.compile("|".join(map(re.escape, sorted(self._veto_any))), re.IGNORECASE).search
-        self._strings: dict[tuple, str] = {}
+        self._strings: dict[tuple, tuple[str, tuple]] = {}
 
     def matches(self, text: str) -> list[Hit]:
         """Return the resolved place hits in a text, longest match first at each position."""
@@ -119,6 +119,19 @@ class Matcher:
 
     def feature_string(self, text: str) -> str:
         """Return the space-separated feature tokens of a text's hits, then its document tokens."""
+        return self._read(text)[0]
+
+    def read(self, text: str) -> tuple[str, dict[str, int]]:
+        """Return feature_string(text) and where the text first names each region (stray towns aside)."""
+        tokens, regions_per_span, spans = self._read(text)
+        first: dict[str, int] = {}
+        for (start, _, _), regions in zip(spans, regions_per_span):
+            for region in regions:
+                if region not in first:
+                    first[region] = start
+        return tokens, first
+
+    def _read(self, text: str) -> tuple[str, tuple[tuple[str, ...], ...], list[tuple[int, int, str]]]:
         spans, title_end = self._chosen_spans(text), _title_end(text)
         sources = _source_flags(text, spans)
         # The tokens depend only on which names occur, in which order, whether in the title and whether as a
@@ -129,9 +142,10 @@ class Matcher:
             if len(self._strings) >= 100_000:
                 self._strings.clear()
             hits = self._resolve(spans, title_end, sources)
-            found = self._strings[key] = " ".join(
-                [*chain.from_iterable(hit.tokens() for hit in hits), *document_tokens(hits)])
-        return found
+            found = self._strings[key] = (
+                " ".join([*chain.from_iterable(hit.tokens() for hit in hits), *document_tokens(hits)]),
+                tuple(() if hit.stray else hit.regions for hit in hits))
+        return found[0], found[1], spans
 
     def clear_cache(self) -> None:
         """Forget the remembered name combinations."""

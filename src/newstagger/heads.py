@@ -9,6 +9,8 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
+from .salience import SalienceStage
+
 FEW_ROWS = 8  # up to this many rows, labels are chosen row by row
 
 
@@ -24,6 +26,7 @@ class Head:
     thresholds: np.ndarray    # (n_labels,) probability at or above which a label is assigned
     exclusive: bool = False   # every training document had exactly one label: predict the top one
     nonempty: bool = False    # every training document had at least one label: never predict none
+    salience: SalienceStage | None = None  # the region stage (salience.py), which then gives the probabilities
 
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef.T) + self.intercept

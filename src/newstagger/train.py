@@ -1,5 +1,8 @@
 """Fit a Tagger: cross-validated scores, Platt calibration, per-label F1-optimal thresholds, final fit.
 
+With a gazetteer, the facet whose labels are its regions also gets the region stage (salience.py),
+fitted on the same cross-validated scores; its thresholds are tuned on that stage's output.
+
 Thresholds are tuned here rather than with TunedThresholdClassifierCV because that wrapper is
 ignored inside OneVsRestClassifier (scikit-learn#30036).
 """
@@ -25,6 +28,7 @@ from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
+from .salience import SALIENCE_C, SALIENCE_FEATURES, fit_salience, salience_inputs
 from .taxonomy import Taxonomy
 
 HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
@@ -39,7 +43,10 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
     nb_alpha: None for the default heads; a smoothing value for NB-LR heads (see nb_weighting.py).
     """
     return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS), "nb_alpha": nb_alpha,
-            "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores"}
+            "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
+            "region_stage": ({"features": list(SALIENCE_FEATURES), "C": SALIENCE_C,
+                              "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}
+                             if with_gazetteer else None)}
 
 
 def build_pipeline(params: dict) -> Pipeline:
@@ -75,14 +82,28 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
     scores, pipes = cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs)
     say("calibrating scores and tuning thresholds")
     features = FittedFeatures.from_column_transformer(pipes["features"], params["blocks"])
+    staged = region_facet(taxonomy, matcher)
+    params["region_stage"] = dict(params["region_stage"], facet=staged) if staged else None
     heads, report = [], {}
     for facet in taxonomy.facets:
+        salience = None
+        if facet.name == staged:
+            say(f"fitting the region stage of facet {facet.name!r}")
+            salience = (salience_inputs([d.text for d in docs], matcher, list(facet.labels)), folds, seed)
         head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
-                                        scores[facet.name], targets[facet.name], features.n_features)
+                                        scores[facet.name], targets[facet.name], features.n_features, salience)
         heads.append(head)
         report[facet.name] = facet_metrics
     return features, heads, {"hyperparameters": params, "cross_validation": report, "folds": folds,
                              "seed": seed}
+
+
+def region_facet(taxonomy: Taxonomy, matcher) -> str | None:
+    """Return the facet that gets the region stage: the first whose labels are all gazetteer regions."""
+    if matcher is None:
+        return None
+    regions = {r for rs in matcher.gazetteer.regions.values() for r in rs}
+    return next((f.name for f in taxonomy.facets if f.labels and set(f.labels) <= regions), None)
 
 
 def fit_pipelines(inputs: np.ndarray, targets: dict[str, np.ndarray], params: dict) -> dict:
@@ -133,17 +154,26 @@ def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tupl
 
 
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
-              gold: np.ndarray, n_features: int) -> tuple[Head, dict]:
-    """Build a facet's head from its final classifier and its cross-validated scores."""
+              gold: np.ndarray, n_features: int,
+              salience: tuple[np.ndarray, int, int] | None = None) -> tuple[Head, dict]:
+    """Build a facet's head from its final classifier and its cross-validated scores.
+
+    salience: (the documents' salience rows, folds, seed) to fit a region stage on the Platt logits.
+    """
     coef, intercept = _weights(clf, len(labels), n_features)
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
-    cv_probs = platt(cv_scores, calibration)
+    stage = None
+    if salience is None:
+        cv_probs = platt(cv_scores, calibration)
+    else:
+        rows, folds, seed = salience
+        stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], rows, gold, folds, seed)
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
     # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
     nonempty = bool(len(gold) and (gold.sum(1) >= 1).all())
     thresholds = np.array([tune_threshold(cv_probs[:, i], gold[:, i]) for i in range(len(labels))])
-    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty)
+    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty, stage)
     pred = label_matrix([[labels[i] for i in row] for row in head.assign(cv_probs)], labels)
     metrics = facet_report(gold, pred, labels)
     for i, lab in enumerate(labels):
