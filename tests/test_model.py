@@ -360,7 +360,7 @@ def test_one_text_gets_the_scores_and_labels_of_the_numpy_path(tiny_tagger):
         probabilities = platt(row[None, :] + tiny_tagger._intercepts, tiny_tagger._calibration)
         expected = (list(zip(*[head.choose_rows(probabilities[:, lo:hi]) for head, lo, hi in tiny_tagger._head_spans])),
                     _rounded(probabilities).tolist())
-        assert tiny_tagger._scores_of_one(row.tolist(), {}, 0) == expected
+        assert tiny_tagger._scores_of_one(row.tolist(), []) == expected
 
 
 @pytest.mark.parametrize("exclusive, nonempty", [(False, False), (False, True), (True, False)])

@@ -10,7 +10,8 @@ import pytest
 from newstagger import Tagger
 from newstagger.errors import ModelError
 from newstagger.gazetteer import load_gazetteer
-from newstagger.salience import SALIENCE_FEATURES, SalienceStage, fit_salience, salience_array, salience_rows
+from newstagger.salience import (SALIENCE_FEATURES, PairInput, SalienceStage, context_words, fit_salience,
+                                 pair_inputs)
 
 from .conftest import SEEDS_GAZETTEER
 from .test_model import _rewrite_card
@@ -24,9 +25,8 @@ def matcher():
 
 
 def rows_of(matcher, text):
-    rows = salience_rows(matcher.read(text)[1], len(text), LABELS)
-    assert salience_array([matcher.read(text)[1]], [len(text)], LABELS).tolist() == [list(map(list, rows))]
-    return dict(zip(LABELS, rows))
+    return {label: (p.named, p.first_position) for label, p in
+            zip(LABELS, pair_inputs(matcher.read(text)[1], text, LABELS))}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -43,7 +43,27 @@ def rows_of(matcher, text):
 def test_rows_give_each_named_region_its_first_position(matcher, text, expected):
     rows = rows_of(matcher, text)
     assert {k: v for k, v in rows.items() if v[0]} == expected and set(rows) == set(LABELS)
-    assert all(v == (0.0,) * len(SALIENCE_FEATURES) for k, v in rows.items() if k not in expected)
+    assert all(v == (0.0, 0.0) for k, v in rows.items() if k not in expected)
+
+
+@pytest.mark.parametrize("text, start, end, words", [
+    ("Ceasefire holds, Qatar says", 17, 22, ["L1:,", "L2:holds", "R1:says"]),
+    ("US-made jets for Taiwan", 0, 2, ["R1:-made", "R2:jets"]),
+    ("Japan", 0, 5, []),
+    ("Talks like Japan’s in Tokyo", 11, 16, ["L1:like", "L2:talks", "R1:’s", "R2:in"]),
+])
+def test_context_words_are_the_words_next_to_a_name(text, start, end, words):
+    assert context_words(text, start, end) == words
+
+
+def test_a_region_gathers_the_context_words_of_all_its_names(matcher):
+    text = "Japan says China and Japan agree"
+    [china, japan] = [p for label, p in zip(["southeast-asia", "east-asia"],
+                                            pair_inputs(matcher.read(text)[1], text, ["southeast-asia", "east-asia"]))]
+    assert china == PairInput(0.0, 0.0, ())
+    assert japan.named and japan.first_position == 0.0
+    assert set(japan.context) == {"R1:says", "R2:china", "L1:and", "L2:china", "L1:says", "L2:japan",
+                                  "R1:and", "R2:japan", "R1:agree"}
 
 
 def test_the_stage_learns_that_a_late_first_mention_is_seldom_a_party():
@@ -53,25 +73,32 @@ def test_the_stage_learns_that_a_late_first_mention_is_seldom_a_party():
     n, k = 400, 3
     position = rng.uniform(0, 1, (n, k))
     named = rng.uniform(0, 1, (n, k)) < 0.6
-    rows = np.stack([named.astype(float), np.where(named, position, 0.0)], axis=2)
     gold = named & (position < 0.4)
+    # A context word that always means "not a party", another that means nothing.
+    teller = named & ~gold & (rng.uniform(0, 1, (n, k)) < 0.5)
+    pairs = [[PairInput(1.0, float(position[i, j]), ("R1:says",) * bool(teller[i, j]) + ("L1:the",))
+              if named[i, j] else PairInput(0.0, 0.0, ()) for j in range(k)] for i in range(n)]
     logits = rng.normal(0, 1, (n, k)) + named  # the linear score sees only that a place was named
-    stage, out_of_fold = fit_salience(logits, rows, gold, folds=4, seed=0)
+    stage, out_of_fold = fit_salience(logits, pairs, gold, folds=4, seed=0)
     assert stage.weights[2] < -3  # first_position
+    weight = dict(zip(stage.context, stage.context_weights))
+    assert weight["R1:says"] < -1 < weight["L1:the"]
     early, late = named & (position < 0.2), named & (position > 0.6)
     assert out_of_fold[early].mean() > 0.7 > 0.2 > out_of_fold[late].mean()
 
 
 def test_probabilities_alone_equal_the_batch_bit_for_bit():
-    rng = np.random.default_rng(1)
-    stage = SalienceStage(rng.normal(0, 2, 1 + len(SALIENCE_FEATURES)), rng.normal(0, 1, 4))
-    logits = np.vstack([rng.normal(0, 3, (500, 4)), rng.uniform(-900, 900, (50, 4))])
-    rows = rng.uniform(0, 1, (550, 4, len(SALIENCE_FEATURES)))
-    batch = stage.probabilities(logits, rows)
     from newstagger.model import _sigmoid
 
+    rng = np.random.default_rng(1)
+    stage = SalienceStage(rng.normal(0, 2, 3), rng.normal(0, 1, 4), ["R1:says", "L1:like"], rng.normal(0, 1, 2))
+    logits = np.vstack([rng.normal(0, 3, (500, 4)), rng.uniform(-900, 900, (50, 4))])
+    words = [(), ("R1:says",), ("L1:like", "R1:says", "R2:unknown")]
+    evidence = np.array([stage.evidence([PairInput(float(rng.uniform() < 0.7), rng.uniform(), words[rng.integers(3)])
+                                         for _ in range(4)]) for _ in range(len(logits))])
+    batch = stage.probabilities(logits, evidence)
     for i in range(len(logits)):
-        alone = [_sigmoid(x) for x in stage.linear_terms(logits[i].tolist(), rows[i].tolist())]
+        alone = [_sigmoid(x) for x in stage.linear_terms(logits[i].tolist(), evidence[i].tolist())]
         assert alone == batch[i].tolist()
 
 
@@ -80,7 +107,8 @@ def test_a_model_trained_with_the_gazetteer_has_the_stage_on_its_region_facet(st
     assert head.facet == "region" and head.salience is not None
     stage = staged_tagger.card["hyperparameters"]["region_stage"]
     assert stage["features"] == list(SALIENCE_FEATURES) and stage["facet"] == "region"
-    assert staged_tagger.card["heads"][0]["salience"] == list(SALIENCE_FEATURES)
+    assert staged_tagger.card["heads"][0]["salience"] == {"features": list(SALIENCE_FEATURES), "context_window": 2}
+    assert len(head.salience.context) == len(head.salience.context_weights) > 0
 
 
 def test_a_model_without_gazetteer_or_regions_has_no_stage(tiny_tagger):
@@ -92,6 +120,7 @@ def test_a_model_without_gazetteer_or_regions_has_no_stage(tiny_tagger):
 def test_the_stage_survives_save_and_load(staged_tagger, tmp_path):
     again = Tagger.load(staged_tagger.save(tmp_path / "again.npz"))
     np.testing.assert_array_equal(again.heads[0].salience.weights, staged_tagger.heads[0].salience.weights)
+    assert again.heads[0].salience.context == staged_tagger.heads[0].salience.context
     texts = ["Pakistan buys Chinese frigates", "Germany and Japan hold talks; India watches", "Nothing here"]
     assert again.tag(texts) == staged_tagger.tag(texts)
 
@@ -116,7 +145,7 @@ def test_a_text_gets_the_same_results_alone_and_in_a_batch(staged_tagger):
 
 def test_a_stage_reading_other_features_is_refused(staged_model_path, tmp_path):
     card = Tagger.load(staged_model_path).card
-    heads = [dict(h, salience=["named", "something_else"]) for h in card["heads"]]
+    heads = [dict(h, salience={"features": ["named", "something_else"], "context_window": 2}) for h in card["heads"]]
     other = _rewrite_card(staged_model_path, tmp_path / "other.npz", heads=heads)
     with pytest.raises(ModelError, match="something_else.*retrain"):
         Tagger.load(other)

@@ -56,6 +56,14 @@ def _hit_tokens(code: str, kind: str, regions: tuple[str, ...], in_title: bool) 
     return tuple(toks + [f"t:{r}" for r in regions] if in_title else toks)
 
 
+class Mention(NamedTuple):
+    """Where a place name stands in a text (end exclusive) and the regions it names."""
+
+    start: int
+    end: int
+    regions: tuple[str, ...]
+
+
 class Place(NamedTuple):
     """What one name may stand for: candidate codes (the most populous first) and its kind."""
 
@@ -121,15 +129,11 @@ class Matcher:
         """Return the space-separated feature tokens of a text's hits, then its document tokens."""
         return self._read(text)[0]
 
-    def read(self, text: str) -> tuple[str, dict[str, int]]:
-        """Return feature_string(text) and where the text first names each region (stray towns aside)."""
+    def read(self, text: str) -> tuple[str, list[Mention]]:
+        """Return feature_string(text) and the text's mentions of regions, in order (stray towns aside)."""
         tokens, regions_per_span, spans = self._read(text)
-        first: dict[str, int] = {}
-        for (start, _, _), regions in zip(spans, regions_per_span):
-            for region in regions:
-                if region not in first:
-                    first[region] = start
-        return tokens, first
+        return tokens, [Mention(start, end, regions)
+                        for (start, end, _), regions in zip(spans, regions_per_span) if regions]
 
     def _read(self, text: str) -> tuple[str, tuple[tuple[str, ...], ...], list[tuple[int, int, str]]]:
         spans, title_end = self._chosen_spans(text), _title_end(text)

@@ -17,7 +17,7 @@ from .errors import ModelError
 from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
 from .heads import Head, platt
-from .salience import SALIENCE_FEATURES, SalienceStage, salience_array, salience_rows
+from .salience import CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage, pair_inputs
 from .taxonomy import Taxonomy
 
 CHUNK = 4096          # texts vectorized at once: big enough to amortise, small enough for memory
@@ -76,23 +76,23 @@ class Tagger:
         return results
 
     def _tag_chunk(self, texts: list[str], explain: bool) -> list[dict]:
-        if self._salient:  # one read of each text gives both the gazetteer tokens and the first mentions
+        if self._salient:  # one read of each text gives both the gazetteer tokens and the mentions
             reads = [self.matcher.read(text) for text in texts]
-            inputs, firsts = [(text, tokens) for text, (tokens, _) in zip(texts, reads)], [f for _, f in reads]
+            inputs = [(text, tokens) for text, (tokens, _) in zip(texts, reads)]
+            evidence = [[head.salience.evidence(pair_inputs(mentions, text, head.labels))
+                         for text, (_, mentions) in zip(texts, reads)] for head, _, _ in self._salient]
         else:
-            inputs, firsts = input_rows(texts, self.matcher), []
+            inputs, evidence = input_rows(texts, self.matcher), []
         terms = self.features.weighted_terms(inputs)
         decision = self._decision(terms)
         if len(texts) == 1:
-            chosen, rounded = self._scores_of_one(decision[0].tolist(), firsts[0] if firsts else {}, len(texts[0]))
+            chosen, rounded = self._scores_of_one(decision[0].tolist(), [e[0] for e in evidence])
         else:
             probabilities = platt(decision + self._intercepts, self._calibration)
-            lengths = [len(text) for text in texts] if firsts else []
-            for head, lo, hi in self._salient:
+            for (head, lo, hi), head_evidence in zip(self._salient, evidence):
                 logits = (decision[:, lo:hi] + self._intercepts[lo:hi]) * self._calibration[lo:hi, 0] \
                     + self._calibration[lo:hi, 1]
-                rows = salience_array(firsts, lengths, head.labels)
-                probabilities[:, lo:hi] = head.salience.probabilities(logits, rows)
+                probabilities[:, lo:hi] = head.salience.probabilities(logits, np.array(head_evidence))
             # Rounding and listing the whole matrix at once, then plain Python per row: per-value
             # numpy calls were a fifth of the time of tagging a headline.
             rounded = _rounded(probabilities).tolist()
@@ -109,8 +109,8 @@ class Tagger:
                 result["explanation"] = self._explain(*terms.row(row), texts[row], result["labels"])
         return results
 
-    def _scores_of_one(self, decision: list[float], first: dict[str, int],
-                       length: int) -> tuple[list[tuple], list[list[float]]]:
+    def _scores_of_one(self, decision: list[float],
+                       evidence: list[list[float]]) -> tuple[list[tuple], list[list[float]]]:
         """platt(), the heads' choice and the rounding for one text, in plain Python.
 
         The same float operations in the same order (scipy's expit is 1 / (1 + exp(-x)) in C, and
@@ -120,8 +120,8 @@ class Tagger:
         """
         logits = [(score + intercept) * slope + offset
                   for score, (intercept, slope, offset) in zip(decision, self._platt_terms)]
-        for head, lo, hi in self._salient:
-            logits[lo:hi] = head.salience.linear_terms(logits[lo:hi], salience_rows(first, length, head.labels))
+        for (head, lo, hi), head_evidence in zip(self._salient, evidence):
+            logits[lo:hi] = head.salience.linear_terms(logits[lo:hi], head_evidence)
         probabilities = list(map(_sigmoid, logits))
         labels = tuple(head.choose(probabilities[lo:hi]) for head, lo, hi in self._head_spans)
         return [labels], [_rounded_floats(probabilities)]
@@ -184,13 +184,14 @@ class Tagger:
             for part in ("coef", "intercept", "calibration", "thresholds"):
                 arrays[f"head.{head.facet}.{part}"] = getattr(head, part)
             if head.salience is not None:
-                arrays[f"head.{head.facet}.salience.weights"] = head.salience.weights
-                arrays[f"head.{head.facet}.salience.bias"] = head.salience.bias
+                for part in ("weights", "bias", "context_weights"):
+                    arrays[f"head.{head.facet}.salience.{part}"] = getattr(head.salience, part)
+                extras[f"head.{head.facet}.salience.context"] = head.salience.context
         if self.gazetteer:
             extras["gazetteer"] = self.gazetteer.to_dict()
         card = dict(self.card, heads=[{"facet": h.facet, "labels": h.labels, "exclusive": h.exclusive,
                                        "nonempty": h.nonempty,
-                                       "salience": list(SALIENCE_FEATURES) if h.salience else None}
+                                       "salience": _STAGE_INPUTS if h.salience else None}
                                       for h in self.heads],
                     blocks=self.features.blocks)
         return artifact.write_model(path, card, arrays, extras)
@@ -208,7 +209,7 @@ class Tagger:
             heads = [Head(h["facet"], h["labels"], *(arrays[f"head.{h['facet']}.{p}"] for p in
                                                      ("coef", "intercept", "calibration", "thresholds")),
                           exclusive=h["exclusive"], nonempty=h.get("nonempty", False),
-                          salience=_stored_salience(path, h, arrays)) for h in card["heads"]]
+                          salience=_stored_salience(path, h, arrays, extras)) for h in card["heads"]]
             gazetteer = Gazetteer.from_dict(extras["gazetteer"]) if "gazetteer" in extras else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: the model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
@@ -216,14 +217,20 @@ class Tagger:
         return cls(features, heads, card, gazetteer)
 
 
-def _stored_salience(path: Path, head: dict, arrays: dict[str, np.ndarray]) -> SalienceStage | None:
+# What a region stage reads, as the card records it: a file whose stage reads otherwise is refused.
+_STAGE_INPUTS = {"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW}
+
+
+def _stored_salience(path: Path, head: dict, arrays: dict[str, np.ndarray], extras: dict) -> SalienceStage | None:
     """Return a head's region stage from the file, or None if it has none (as files before it)."""
     if not head.get("salience"):
         return None
-    if list(head["salience"]) != list(SALIENCE_FEATURES):
-        raise ModelError(f"{path}: the region stage of facet {head['facet']!r} reads features "
-                         f"{head['salience']}, this newstagger computes {list(SALIENCE_FEATURES)}; retrain the model")
-    return SalienceStage(arrays[f"head.{head['facet']}.salience.weights"], arrays[f"head.{head['facet']}.salience.bias"])
+    if head["salience"] != _STAGE_INPUTS:
+        raise ModelError(f"{path}: the region stage of facet {head['facet']!r} reads {head['salience']}, "
+                         f"this newstagger computes {_STAGE_INPUTS}; retrain the model")
+    prefix = f"head.{head['facet']}.salience"
+    return SalienceStage(arrays[f"{prefix}.weights"], arrays[f"{prefix}.bias"], extras[f"{prefix}.context"],
+                         arrays[f"{prefix}.context_weights"])
 
 
 def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> None:
@@ -231,8 +238,8 @@ def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> No
         n = len(h.labels)
         if h.coef.shape != (n, features.n_features) or any(
                 a.shape != s for a, s in ((h.intercept, (n,)), (h.calibration, (n, 2)), (h.thresholds, (n,)))) or (
-                h.salience is not None and (h.salience.weights.shape != (1 + len(SALIENCE_FEATURES),)
-                                            or h.salience.bias.shape != (n,))):
+                h.salience is not None and (h.salience.weights.shape != (3,) or h.salience.bias.shape != (n,)
+                                            or h.salience.context_weights.shape != (len(h.salience.context),))):
             raise ModelError(f"{path}: the arrays of facet {h.facet!r} do not match its labels and features")
 
 

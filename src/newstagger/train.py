@@ -28,7 +28,7 @@ from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
-from .salience import SALIENCE_C, SALIENCE_FEATURES, fit_salience, salience_inputs
+from .salience import CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE_C, SALIENCE_FEATURES, fit_salience, pair_inputs
 from .taxonomy import Taxonomy
 
 HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
@@ -44,7 +44,8 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
     """
     return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS), "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
-            "region_stage": ({"features": list(SALIENCE_FEATURES), "C": SALIENCE_C,
+            "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
+                              "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
                               "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}
                              if with_gazetteer else None)}
 
@@ -89,7 +90,8 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
         salience = None
         if facet.name == staged:
             say(f"fitting the region stage of facet {facet.name!r}")
-            salience = (salience_inputs([d.text for d in docs], matcher, list(facet.labels)), folds, seed)
+            pairs = [pair_inputs(matcher.read(d.text)[1], d.text, list(facet.labels)) for d in docs]
+            salience = (pairs, folds, seed)
         head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
                                         scores[facet.name], targets[facet.name], features.n_features, salience)
         heads.append(head)
@@ -155,10 +157,11 @@ def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tupl
 
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
               gold: np.ndarray, n_features: int,
-              salience: tuple[np.ndarray, int, int] | None = None) -> tuple[Head, dict]:
+              salience: tuple[list, int, int] | None = None) -> tuple[Head, dict]:
     """Build a facet's head from its final classifier and its cross-validated scores.
 
-    salience: (the documents' salience rows, folds, seed) to fit a region stage on the Platt logits.
+    salience: (per document, its labels' salience.PairInput; folds; seed) to fit a region stage on
+    the Platt logits.
     """
     coef, intercept = _weights(clf, len(labels), n_features)
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
@@ -166,8 +169,8 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     if salience is None:
         cv_probs = platt(cv_scores, calibration)
     else:
-        rows, folds, seed = salience
-        stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], rows, gold, folds, seed)
+        pairs, folds, seed = salience
+        stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], pairs, gold, folds, seed)
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
     # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
