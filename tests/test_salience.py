@@ -93,13 +93,30 @@ def test_probabilities_alone_equal_the_batch_bit_for_bit():
     rng = np.random.default_rng(1)
     stage = SalienceStage(rng.normal(0, 2, 3), rng.normal(0, 1, 4), ["R1:says", "L1:like"], rng.normal(0, 1, 2))
     logits = np.vstack([rng.normal(0, 3, (500, 4)), rng.uniform(-900, 900, (50, 4))])
-    words = [(), ("R1:says",), ("L1:like", "R1:says", "R2:unknown")]
-    evidence = np.array([stage.evidence([PairInput(float(rng.uniform() < 0.7), rng.uniform(), words[rng.integers(3)])
-                                         for _ in range(4)]) for _ in range(len(logits))])
+    evidence = rng.normal(0, 2, logits.shape) * (rng.uniform(0, 1, logits.shape) < 0.7)
     batch = stage.probabilities(logits, evidence)
     for i in range(len(logits)):
         alone = [_sigmoid(x) for x in stage.linear_terms(logits[i].tolist(), evidence[i].tolist())]
         assert alone == batch[i].tolist()
+
+
+def test_evidence_at_tagging_time_is_the_sum_over_the_training_pairs(matcher):
+    """Tagging sums a region's evidence straight from the mentions; training reads pair_inputs.
+    Both must describe the same thing, or the stage would be applied to other inputs than it learned."""
+    rng = np.random.default_rng(3)
+    context = ["R1:says", "L1:like", "R1:-made", "L1:,", "R2:jets", "L1:with"]
+    stage = SalienceStage(rng.normal(0, 1, 3), rng.normal(0, 1, len(LABELS)), context, rng.normal(0, 1, len(context)))
+    weight = dict(zip(context, stage.context_weights.tolist()))
+    for text in ["Ceasefire holds, Qatar says", "US-made jets for Taiwan and Japan", "Talks like Japan's with India",
+                 "Storms hit the coast", "India, India, India says; Pakistan with India"]:
+        mentions = matcher.read(text)[1]
+        expected = []
+        for pair in pair_inputs(mentions, text, LABELS):
+            total = stage.weights[1] + stage.weights[2] * pair.first_position
+            for word in pair.context:
+                total += weight.get(word, 0.0)
+            expected.append(float(total) if pair.named else 0.0)
+        assert stage.evidence(mentions, text, LABELS) == expected, text
 
 
 def test_a_model_trained_with_the_gazetteer_has_the_stage_on_its_region_facet(staged_tagger):

@@ -17,7 +17,7 @@ from .errors import ModelError
 from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
 from .heads import Head, platt
-from .salience import CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage, pair_inputs
+from .salience import CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
 from .taxonomy import Taxonomy
 
 CHUNK = 4096          # texts vectorized at once: big enough to amortise, small enough for memory
@@ -79,7 +79,7 @@ class Tagger:
         if self._salient:  # one read of each text gives both the gazetteer tokens and the mentions
             reads = [self.matcher.read(text) for text in texts]
             inputs = [(text, tokens) for text, (tokens, _) in zip(texts, reads)]
-            evidence = [[head.salience.evidence(pair_inputs(mentions, text, head.labels))
+            evidence = [[head.salience.evidence(mentions, text, head.labels)
                          for text, (_, mentions) in zip(texts, reads)] for head, _, _ in self._salient]
         else:
             inputs, evidence = input_rows(texts, self.matcher), []

@@ -56,17 +56,15 @@ _UNNAMED = PairInput(0.0, 0.0, ())
 
 def context_words(text: str, start: int, end: int) -> list[str]:
     """Return the words next to text[start:end], tagged by side and distance: L1, L2, R1, R2."""
-    before = _WORDS.findall(text, max(0, start - CONTEXT_SPAN), start)[-CONTEXT_WINDOW:]
-    after = _WORDS.findall(text, end, end + CONTEXT_SPAN)[:CONTEXT_WINDOW]
-    before.reverse()
-    return list(map(str.__add__, _LEFT, map(str.lower, before))) + list(map(str.__add__, _RIGHT, map(str.lower, after)))
+    before = _WORDS.findall(text[max(0, start - CONTEXT_SPAN):start].lower())
+    after = _WORDS.findall(text[end:end + CONTEXT_SPAN].lower())
+    return ([tag + word for tag, word in zip(_LEFT, reversed(before))]
+            + [tag + word for tag, word in zip(_RIGHT, after)])
 
 
-def pair_inputs(mentions: Sequence["Mention"], text: str, labels: Sequence[str]) -> list[PairInput]:
-    """Return one PairInput per label for a text's mentions (unnamed regions get _UNNAMED)."""
-    if not mentions:
-        return [_UNNAMED] * len(labels)
-    # region -> (first start, its context words in a dict used as an ordered set: the same order every run)
+def region_contexts(mentions: Sequence["Mention"], text: str) -> dict[str, tuple[int, dict[str, None]]]:
+    """Return, per region the text names, where it first does and its names' context words (a dict
+    used as an ordered set, so the words come in the same order on every run)."""
     seen: dict[str, tuple[int, dict[str, None]]] = {}
     for start, end, regions in mentions:
         words = context_words(text, start, end)
@@ -76,6 +74,12 @@ def pair_inputs(mentions: Sequence["Mention"], text: str, labels: Sequence[str])
                 seen[region] = (start, dict.fromkeys(words))
             else:
                 entry[1].update(dict.fromkeys(words))
+    return seen
+
+
+def pair_inputs(mentions: Sequence["Mention"], text: str, labels: Sequence[str]) -> list[PairInput]:
+    """Return one PairInput per label for a text's mentions (unnamed regions get _UNNAMED)."""
+    seen = region_contexts(mentions, text)
     length = max(len(text), 1)
     return [_UNNAMED if (entry := seen.get(label)) is None
             else PairInput(1.0, entry[0] / length, tuple(entry[1])) for label in labels]
@@ -97,16 +101,21 @@ class SalienceStage:
         self._bias_list = np.asarray(self.bias, dtype=np.float64).tolist()
         self._context = dict(zip(self.context, np.asarray(self.context_weights, dtype=np.float64).tolist()))
 
-    def evidence(self, pairs: Sequence[PairInput]) -> list[float]:
-        """Return each pair's evidence (0.0 for a region the text does not name)."""
-        weight = self._context.get
+    def evidence(self, mentions: Sequence["Mention"], text: str, labels: Sequence[str]) -> list[float]:
+        """Return each label's evidence in a text (0.0 for a region it does not name): the same
+        sums as over pair_inputs, without building the pairs of the regions it does not name."""
+        seen = region_contexts(mentions, text) if mentions else {}
+        if not seen:
+            return [0.0] * len(labels)
+        weight, length = self._context.get, max(len(text), 1)
         out = []
-        for named, position, context in pairs:
-            if not named:
+        for label in labels:
+            entry = seen.get(label)
+            if entry is None:
                 out.append(0.0)
                 continue
-            total = self._named_weight + self._position_weight * position
-            for word in context:
+            total = self._named_weight + self._position_weight * (entry[0] / length)
+            for word in entry[1]:
                 total += weight(word, 0.0)
             out.append(total)
         return out
