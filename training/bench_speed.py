@@ -9,12 +9,15 @@ half's headlines, texts the process has not seen, are timed. The first-pass figu
 headlines with every cache empty (a fresh process). Articles: half warm, the other half timed.
 Prints the best round (timeit's rule: slower rounds measured the machine's other work), for the
 full Tagger and for the word+char vectorizers alone (the floor any TF-IDF model pays),
-one-headline-a-call latency, the gazetteer matcher, and model load time.
+one-headline-a-call latency, the gazetteer matcher, and model load time. For a model with a region
+stage (src/newstagger/salience.py), the headlines are timed once more with and without the stage,
+the same model otherwise, to show what the stage costs.
 Runs on one core (the caller's process); OMP/BLAS threads are set to 1.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -101,6 +104,23 @@ def main() -> None:
               f"ratio {f['warm'] / f['vectorizers alone']:.2f}")
         if name == "headlines" and "matcher" in f:
             print(f"{'gazetteer matcher':18} {f['matcher']:8.0f} headlines/s")
+    if any(head.salience is not None for head in tagger.heads):
+        print_stage_cost(tagger, pairs, args.rounds, vectorize_only)
+
+
+def print_stage_cost(tagger: Tagger, pairs, rounds: int, vectorize_only) -> None:
+    """Time the headlines with and without the region stage, alternating, best of `rounds` each."""
+    bare = Tagger(tagger.features, [dataclasses.replace(h, salience=None) for h in tagger.heads],
+                  tagger.card, tagger.gazetteer)
+    best: dict[str, dict[str, float]] = {"with": {}, "without": {}}
+    for r in range(rounds):
+        for name, model in (("with", tagger), ("without", bare)):
+            f = measure(model, pairs, 1, vectorize_only)
+            best[name] = {k: max(v, best[name].get(k, 0.0)) for k, v in f.items()}
+    w, wo = best["with"], best["without"]
+    print(f"{'region stage':18} headlines with / without it: {w['warm']:.0f} / {wo['warm']:.0f}/s "
+          f"(ratio {w['warm'] / wo['warm']:.2f}); one a call {1e6 / w['one a call']:.0f} / "
+          f"{1e6 / wo['one a call']:.0f} us")
 
 
 if __name__ == "__main__":
