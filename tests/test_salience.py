@@ -173,3 +173,23 @@ def test_a_version_1_model_without_stages_still_loads(tiny_model_path, tmp_path)
                         heads=[{k: v for k, v in h.items() if k != "salience"}
                                for h in json.loads(json.dumps(Tagger.load(tiny_model_path).card["heads"]))])
     assert Tagger.load(old).tag("Rafale jets for India") == Tagger.load(tiny_model_path).tag("Rafale jets for India")
+
+
+def test_the_stage_explains_its_terms_as_they_stand_in_the_text(matcher):
+    stage = SalienceStage(np.array([1.0, 0.5, -2.0]), np.zeros(len(LABELS)),
+                          ["R1:says", "L1:despite", "L2:fail", "R1:unseen"], np.array([-1.0, 0.3, 0.2, 9.0]))
+    text = "Talks fail despite Qatar effort, Qatar says"
+    terms = dict(stage.explain(matcher.read(text)[1], text, "middle-east"))
+    position = text.index("Qatar") / len(text)
+    # Each word once, shown beside the name it stood next to; words not in the stage's vocabulary left out.
+    assert terms == {f"first named at {position:.0%} of the text": 0.5 - 2.0 * position,
+                     '"despite Qatar"': 0.3, '"fail … Qatar"': 0.2, '"Qatar says"': -1.0}
+    assert stage.explain(matcher.read(text)[1], text, "europe") == []
+
+
+def test_explanations_of_a_staged_region_include_the_stage(staged_tagger):
+    [result] = staged_tagger.tag(["India tests a missile near Pakistan"], explain=True)
+    assert "south-asia" in result["labels"]["region"]
+    terms = [t for t, _ in result["explanation"]["region"]["south-asia"]]
+    assert any(t.startswith('"India" → IN') for t in terms), terms
+    assert "first named at 0% of the text" in terms, terms

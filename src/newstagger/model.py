@@ -152,22 +152,32 @@ class Tagger:
     # -- explanations ----------------------------------------------------------------------
     def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]]) -> dict:
         hits = self.matcher.matches(text) if self.matcher else []
+        mentions = self.matcher.read(text)[1] if self._salient else []
         words = _words(text)
         out: dict[str, dict[str, list]] = {}
         for k, head in enumerate(self.heads):
             out[head.facet] = {}
             for label in labels[head.facet]:
-                column = self._spans[k] + head.labels.index(label)
-                contrib = weights * self._weights[columns, column]
-                out[head.facet][label] = self._top_terms(columns, contrib, words, hits)
+                i = head.labels.index(label)
+                contrib = weights * self._weights[columns, self._spans[k] + i]
+                stage_terms: list[tuple[str, float]] = []
+                if head.salience is not None:
+                    # In the stage's units, where the label is decided: the linear terms reach it
+                    # through the Platt slope and the stage's weight on the logit.
+                    contrib = contrib * (head.calibration[i, 0] * head.salience.weights[0])
+                    stage_terms = head.salience.explain(mentions, text, label)
+                out[head.facet][label] = self._top_terms(columns, contrib, words, hits, stage_terms)
         return out
 
-    def _top_terms(self, indices: np.ndarray, contrib: np.ndarray, words: list[str], hits) -> list:
+    def _top_terms(self, indices: np.ndarray, contrib: np.ndarray, words: list[str], hits,
+                   extra: list[tuple[str, float]]) -> list:
         totals: dict[str, float] = defaultdict(float)
         for j, c in zip(indices, contrib):
             block, term = self.features.feature_name(int(j))
             for name, share in _attribute(block, term, words, hits):
                 totals[name] += c * share
+        for name, weight in extra:
+            totals[name] += weight
         ranked = sorted(((t, w) for t, w in totals.items() if w > 0), key=lambda tw: -tw[1])
         return [[t, round(float(w), 4)] for t, w in ranked[:EXPLAIN_TOP]]
 

@@ -120,6 +120,24 @@ class SalienceStage:
             out.append(total)
         return out
 
+    def explain(self, mentions: Sequence["Mention"], text: str, label: str) -> list[tuple[str, float]]:
+        """Return the stage's terms for one label in a text, readable: where the text first names
+        the region, and each context word as it stands beside a name ('"Qatar says"')."""
+        named = [(start, end) for start, end, regions in mentions if label in regions]
+        if not named:
+            return []
+        position = named[0][0] / max(len(text), 1)
+        terms = [(f"first named at {position:.0%} of the text",
+                  self._named_weight + self._position_weight * position)]
+        seen: set[str] = set()
+        for start, end in named:
+            for word in context_words(text, start, end):
+                if word in seen or word not in self._context:
+                    continue
+                seen.add(word)
+                terms.append((_beside(word, text[start:end]), self._context[word]))
+        return terms
+
     def probabilities(self, logits: np.ndarray, evidence: np.ndarray) -> np.ndarray:
         """Probabilities for (documents x labels) logits and evidence; the same float operations in
         the same order as linear_terms, so a text gets the same probabilities alone and in a batch."""
@@ -132,6 +150,13 @@ class SalienceStage:
         """The stage's linear term for one document's labels, in plain Python (see probabilities)."""
         w = self._logit_weight
         return [logit * w + e + b for logit, e, b in zip(logits, evidence, self._bias_list)]
+
+
+def _beside(word: str, name: str) -> str:
+    """Show a context word where it stood: "R1:says" beside Qatar is '"Qatar says"', "L2:talks" '"talks … Qatar"'."""
+    place, token = word.split(":", 1)
+    gap = " … " if place[1:] != "1" else " "
+    return f'"{token}{gap}{name}"' if place[0] == "L" else f'"{name}{gap}{token}"'
 
 
 def fit_salience(logits: np.ndarray, pairs: list[list[PairInput]], gold: np.ndarray, folds: int,
