@@ -124,7 +124,8 @@ def test_a_model_trained_with_the_gazetteer_has_the_stage_on_its_region_facet(st
     assert head.facet == "region" and head.salience is not None
     stage = staged_tagger.card["hyperparameters"]["region_stage"]
     assert stage["features"] == list(SALIENCE_FEATURES) and stage["facet"] == "region"
-    assert staged_tagger.card["heads"][0]["salience"] == {"features": list(SALIENCE_FEATURES), "context_window": 2}
+    assert staged_tagger.card["heads"][0]["salience"] == {"features": list(SALIENCE_FEATURES), "context_window": 2,
+                                                          "context_span": 40}
     assert len(head.salience.context) == len(head.salience.context_weights) > 0
 
 
@@ -162,7 +163,7 @@ def test_a_text_gets_the_same_results_alone_and_in_a_batch(staged_tagger):
 
 def test_a_stage_reading_other_features_is_refused(staged_model_path, tmp_path):
     card = Tagger.load(staged_model_path).card
-    heads = [dict(h, salience={"features": ["named", "something_else"], "context_window": 2}) for h in card["heads"]]
+    heads = [dict(h, salience=dict(h["salience"], features=["named", "something_else"])) for h in card["heads"]]
     other = _rewrite_card(staged_model_path, tmp_path / "other.npz", heads=heads)
     with pytest.raises(ModelError, match="something_else.*retrain"):
         Tagger.load(other)
@@ -193,3 +194,16 @@ def test_explanations_of_a_staged_region_include_the_stage(staged_tagger):
     terms = [t for t, _ in result["explanation"]["region"]["south-asia"]]
     assert any(t.startswith('"India" → IN') for t in terms), terms
     assert "first named at 0% of the text" in terms, terms
+
+
+def test_the_stage_is_fitted_deterministically(staged_tagger, tmp_path):
+    from newstagger.train import train_from_paths
+
+    from .conftest import write_region_corpus
+
+    again = train_from_paths([write_region_corpus(tmp_path / "data")], gazetteer_dir=SEEDS_GAZETTEER,
+                             folds=2, seed=0, n_jobs=1)
+    first, second = staged_tagger.heads[0].salience, again.heads[0].salience
+    np.testing.assert_array_equal(first.weights, second.weights)
+    np.testing.assert_array_equal(first.context_weights, second.context_weights)
+    assert first.context == second.context

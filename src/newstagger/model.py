@@ -17,7 +17,7 @@ from .errors import ModelError
 from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
 from .heads import Head, platt
-from .salience import CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
+from .salience import CONTEXT_SPAN, CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
 from .taxonomy import Taxonomy
 
 CHUNK = 4096          # texts vectorized at once: big enough to amortise, small enough for memory
@@ -228,7 +228,7 @@ class Tagger:
 
 
 # What a region stage reads, as the card records it: a file whose stage reads otherwise is refused.
-_STAGE_INPUTS = {"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW}
+_STAGE_INPUTS = {"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW, "context_span": CONTEXT_SPAN}
 
 
 def _stored_salience(path: Path, head: dict, arrays: dict[str, np.ndarray], extras: dict) -> SalienceStage | None:

@@ -28,7 +28,8 @@ from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
-from .salience import CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE_C, SALIENCE_FEATURES, fit_salience, pair_inputs
+from .salience import (CONTEXT_SPAN, CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE_C, SALIENCE_FEATURES,
+                       fit_salience, pair_inputs)
 from .taxonomy import Taxonomy
 
 HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
@@ -45,7 +46,7 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
     return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS), "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
             "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
-                              "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
+                              "context_span": CONTEXT_SPAN, "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
                               "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}
                              if with_gazetteer else None)}
 
