@@ -84,6 +84,8 @@ TRICKY = [
     ("currency-opening-a-headline", "Ringgit strengthens as BNM holds rates", ["MY", "MY"]),
     ("either-apostrophe", "Cox's Bazar and Cox’s Bazar; Côte d’Ivoire", ["BD", "BD", "CI"]),
     ("state-bodies-and-teams", "CENTCOM and the RAAF brief; Springboks beat the All Blacks", ["US", "AU", "ZA", "NZ"]),
+    ("exercises-host-or-partners", "Talisman Sabre opens in Queensland as Zapad ends", ["EX-AU-US", "AU", "RU"]),
+    ("a-missile-named-like-an-exercise", "Pakistan test-fires Shaheen-III", ["PK", "PK"]),
 ]
 
 
