@@ -104,7 +104,7 @@ class SalienceStage:
     def evidence(self, mentions: Sequence["Mention"], text: str, labels: Sequence[str]) -> list[float]:
         """Return each label's evidence in a text (0.0 for a region it does not name): the same
         sums as over pair_inputs, without building the pairs of the regions it does not name."""
-        seen = region_contexts(mentions, text) if mentions else {}
+        seen = region_contexts(mentions, text)
         if not seen:
             return [0.0] * len(labels)
         weight, length = self._context.get, max(len(text), 1)
