@@ -9,7 +9,7 @@ facets (one-vs-all loss), the probability threshold. newstagger trains with its 
 `pip install -e '.[bench]'`); says so and stops when they are missing.
 
     .venv/bin/python training/bench_fasttext.py [--real ../shared/eval/real-dev.jsonl]
-                                                [--datasets ../shared/datasets]
+                                                [--datasets ../shared/datasets] [--only corpus|bbc|20ng]
 """
 from __future__ import annotations
 
@@ -196,31 +196,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="the labelled corpus (dev split held out)")
     parser.add_argument("--real", type=Path, help="labelled real headlines to score both on (never trained on)")
     parser.add_argument("--datasets", type=Path, help="public datasets folder: adds BBC News and 20 Newsgroups")
+    parser.add_argument("--only", choices=["corpus", "bbc", "20ng"], help="run one comparison (20ng takes ~20 min)")
     args = parser.parse_args(argv)
     try:
         import fasttext  # noqa: F401
     except ImportError:
         print("needs fastText's Python bindings: pip install -e '.[bench]'", file=sys.stderr)
         return 2
-    docs = read_documents([args.seeds])
-    tests = {"dev split": [d for d in docs if d.split == "dev"]}
-    if args.real:
-        tests["real headlines"] = read_documents([args.real])
+    for path in (args.seeds, args.real, args.datasets):
+        if path is not None and not path.exists():
+            print(f"{path} does not exist", file=sys.stderr)
+            return 2
+    public = [name for name in ("bbc", "20ng") if args.only in (None, name)]
+    if args.only in public and args.datasets is None:
+        print(f"--only {args.only} needs --datasets", file=sys.stderr)
+        return 2
     rows = []
     with tempfile.TemporaryDirectory(prefix="newstagger-fasttext-") as tmp:
         workdir = Path(tmp)
-        rows += compare("corpus", [d for d in docs if d.split != "dev"], tests, workdir, True, [args.seeds])
-        for name in (["bbc", "20ng"] if args.datasets else []):
+        if args.only in (None, "corpus"):
+            docs = read_documents([args.seeds])
+            tests = {"dev split": [d for d in docs if d.split == "dev"]}
+            if args.real:
+                tests["real headlines"] = read_documents([args.real])
+            rows += compare("corpus", [d for d in docs if d.split != "dev"], tests, workdir, True, [args.seeds])
+        for name in (public if args.datasets else []):
             split = public_docs(args.datasets, name)
             if split:
                 train, test = split
                 rows += compare(name, train, {"test split": test}, workdir, False,
                                 [write_jsonl(train, "category", workdir / f"{name}.jsonl")])
+    if not rows:
+        print("nothing was measured", file=sys.stderr)
+        return 1
     widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     for row in [HEADER, ["-" * w for w in widths], *rows]:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
