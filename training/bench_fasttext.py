@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from newstagger.documents import Document, read_documents
 from newstagger.evaluation import facet_report, label_matrix
 from newstagger.train import train_from_paths
@@ -111,6 +109,7 @@ def compare(name: str, train: list[Document], tests: dict[str, list[Document]], 
     started = time.perf_counter()
     tagger = train_from_paths(train_paths, use_gazetteer=use_gazetteer, folds=5, seed=0, holdout="dev")
     ours_seconds = time.perf_counter() - started
+    tagged = {test_name: tagger.tag([d.text for d in docs]) for test_name, docs in tests.items()}
     rows, models = [], []
     for head in tagger.heads:
         facet, labels = head.facet, head.labels
@@ -120,7 +119,7 @@ def compare(name: str, train: list[Document], tests: dict[str, list[Document]], 
         ft_seconds = time.perf_counter() - started
         models.append((model, threshold))
         for test_name, docs in tests.items():
-            ours = scores(docs, [r["labels"][facet] for r in tagger.tag([d.text for d in docs])], facet, labels)
+            ours = scores(docs, [r["labels"][facet] for r in tagged[test_name]], facet, labels)
             theirs = scores(docs, fasttext_predict(model, [d.text for d in docs], threshold), facet, labels)
             rows.append([name, facet, test_name, f"{len(docs)}", "micro/macro-F1" if multi_label else "accuracy",
                          _shown(ours, multi_label), _shown(theirs, multi_label), f"{ours_seconds:.0f}s",
