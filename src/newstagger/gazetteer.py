@@ -223,10 +223,19 @@ def _mixed_case_line(text: str, start: int, end: int) -> bool:
     return line != line.upper()
 
 
+# A dateline opens a line with one or more place names in capitals, then the wire's separator: a
+# comma (Reuters: "NEW DELHI, Feb 8 (Reuters) -"), a dash ("RIYADH -", "WASHINGTON —"), a colon
+# (Indian papers: "NEW DELHI:") or the agency in brackets ("PARIS (AFP) -"); several places share
+# one with slashes ("SYDNEY/NEW YORK -").
+_DATELINE = re.compile(r"[A-Z][A-Z.'’ -]*(?:/[A-Z][A-Z.'’ -]*)*?(?=,| ?:| [-—–] | ?— ?| \()")
+
+
 def _dateline(text: str, start: int, end: int) -> bool:
-    """Whether an ALL-CAPS name opens a line and a comma follows it: a wire dateline ("NEW DELHI, Feb 8
-    (Reuters) -"), which names where the story happens even in a mixed-case lede."""
-    return (start == 0 or text[start - 1] == "\n") and text[end + 1:end + 2] == ","
+    """Whether an ALL-CAPS name stands in the dateline that opens a line, which names where the
+    story happens even in a mixed-case lede."""
+    line_start = text.rfind("\n", 0, start) + 1
+    found = _DATELINE.match(text, line_start)
+    return found is not None and found.end() > end and text[end + 1:end + 2] in ",/:( —–"
 
 
 # A name followed by a reporting verb, perhaps through its officials or report, tells the news rather than
