@@ -91,6 +91,26 @@ def test_serves_the_api_over_real_http(server, tiny_tagger):
     _wait_until(lambda: '"request_id": "e2e-1"' in log.read_text(errors="replace"), 5, "the request log line")
 
 
+def test_clients_that_keep_their_connections_open_do_not_stall_the_workers(server):
+    """Each of two workers answers a raw client that then keeps its connection open; the next
+    request must not wait out gunicorn's own 2 s linger (NEWSTAGGER_CLOSE_LINGER is 0.1 s)."""
+    base, *_ = server
+    port = int(base.rsplit(":", 1)[1])
+    lingering = []
+    try:
+        for _ in range(2):
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")  # answered; the socket stays open
+            lingering.append(client)
+        started = time.monotonic()
+        assert requests.get(f"{base}/health", timeout=10).ok
+        assert time.monotonic() - started < 1.0
+    finally:
+        for client in lingering:
+            client.close()
+
+
 def _workers(master: int) -> list[int]:
     return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
 

@@ -181,7 +181,7 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
         sys.exit(1)
 
 
-@main.command()
+@main.command(epilog=_settings_epilog("close_linger", "max_text_chars", "max_batch", "max_body_bytes"))
 @click.option("--host", default=None, help=f"{SETTINGS['host'].help} [default: {SETTINGS['host'].default}]")
 @click.option("--port", type=int, default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,

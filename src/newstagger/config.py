@@ -44,6 +44,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("workers", _default_workers(), "gunicorn worker processes (default: one per core)", int),
     Setting("pin_workers", True, "pin each gunicorn worker to one CPU, in turn, so that it keeps its caches "
             "warm", boolean),
+    Setting("close_linger", 0.1, "seconds a worker waits, after answering, for the client to close the "
+            "connection; a client that does not close holds the worker that long", float),
     Setting("max_text_chars", 100_000, "longest text accepted by /classify, in characters", int),
     Setting("max_batch", 1_000, "most documents accepted in one /classify batch", int),
     Setting("max_body_bytes", 16_000_000, "largest /classify request body, in bytes (413 above)", int),

@@ -1,6 +1,7 @@
 """Run the service under gunicorn; on SIGHUP, swap in a new model only if it loads and tags."""
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -10,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import gunicorn.util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
@@ -100,6 +102,7 @@ class ServiceApplication(BaseApplication):
 
     def load(self):
         _configure_logging(self.settings["log_level"])
+        limit_close_linger(self.settings["close_linger"])
         from .service import create_app
 
         app = create_app({**self.settings, "model": str(self.snapshots.current)}, tagger=self.snapshots.tagger)
@@ -138,6 +141,23 @@ def run_server(settings: dict[str, Any]) -> None:
         # Workers leave through this frame too (gunicorn exits them with SystemExit): only the master cleans up.
         if os.getpid() == master:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def limit_close_linger(seconds: float) -> None:
+    """Make gunicorn's workers wait at most `seconds` for a client to close after its response.
+
+    Since gunicorn 26 a worker half-closes the connection and then reads until the client closes
+    it, for up to 2 s, so that unread request bytes never turn the close into a reset. A sync
+    worker serves nobody else meanwhile: two clients that kept their connections open stalled
+    the next request of a two-worker server for 2 s. Clients that behave close within
+    milliseconds, so a short wait keeps the protection. Set in the master before the workers
+    fork, so every worker (and every reloaded one) inherits it; older gunicorns close at once.
+    """
+    graceful = getattr(gunicorn.util, "close_graceful", None)
+    if graceful is None:
+        return
+    original = getattr(graceful, "func", graceful)  # a reload calls this again: wrap the original once
+    gunicorn.util.close_graceful = functools.partial(original, timeout=seconds)
 
 
 def pin_worker(server, worker) -> None:
