@@ -210,7 +210,7 @@ def test_word_token_pattern_finds_the_classic_tokens():
 
 def test_card_describes_the_model(tiny_tagger):
     card = tiny_tagger.card
-    assert card["format_version"] == 2
+    assert card["format_version"] == 3
     assert len(card["training_data"]["sha256"]) == 64 and card["training_data"]["documents"] == 30
     assert set(card["versions"]) >= {"scikit-learn", "numpy", "scipy"}
     assert set(card["thresholds"]) == {"region", "theme"}
@@ -348,16 +348,17 @@ def test_a_text_gets_the_same_scores_alone_and_in_a_batch(tiny_tagger):
 
 
 def test_one_text_gets_the_scores_and_labels_of_the_numpy_path(tiny_tagger):
-    """One text is scored in plain Python (Tagger._scores_of_one); it must equal platt(), rounding and
-    the heads' choice on the same decision scores, bit for bit, overflowing sigmoids included."""
-    from newstagger.heads import platt
+    """One text is scored in plain Python (Tagger._scores_of_one); it must equal the numpy path's
+    probabilities (platt(), and the competition stage of the heads that have one), rounding and the
+    heads' choice on the same decision scores, bit for bit, overflowing sigmoids included."""
     from newstagger.model import _rounded
 
+    assert tiny_tagger._competing, "the tiny model should exercise a competition stage"
     rng = np.random.default_rng(2)
     width = len(tiny_tagger._intercepts)
     rows = np.vstack([rng.normal(0, 3, (2_000, width)), rng.uniform(-900, 900, (200, width))])
     for row in rows:
-        probabilities = platt(row[None, :] + tiny_tagger._intercepts, tiny_tagger._calibration)
+        probabilities = tiny_tagger._probabilities(row[None, :], [])
         expected = (list(zip(*[head.choose_rows(probabilities[:, lo:hi]) for head, lo, hi in tiny_tagger._head_spans])),
                     _rounded(probabilities).tolist())
         assert tiny_tagger._scores_of_one(row.tolist(), []) == expected

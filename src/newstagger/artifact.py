@@ -18,8 +18,8 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "newstagger-model"
-FORMAT_VERSION = 2          # 2: a head may carry a region stage (salience.py)
-READABLE_VERSIONS = (1, 2)  # a version-1 file is a version-2 file without region stages
+FORMAT_VERSION = 3             # 2: a head may carry a region stage (salience.py); 3: or a competition stage
+READABLE_VERSIONS = (1, 2, 3)  # each version's files are the next one's without its new stage
 
 
 def _json_array(obj) -> np.ndarray:

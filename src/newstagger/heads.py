@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
+from .competition import CompetitionStage
 from .salience import SalienceStage
 
 FEW_ROWS = 8  # up to this many rows, labels are chosen row by row
@@ -27,6 +28,7 @@ class Head:
     exclusive: bool = False   # every training document had exactly one label: predict the top one
     nonempty: bool = False    # every training document had at least one label: never predict none
     salience: SalienceStage | None = None  # the region stage (salience.py), which then gives the probabilities
+    competition: CompetitionStage | None = None  # or the competition stage (competition.py), which does
 
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(X @ self.coef.T) + self.intercept

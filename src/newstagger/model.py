@@ -10,12 +10,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit
 
 from . import artifact
 from .config import default_model_path
 from .errors import ModelError
 from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
+from .competition import COMPETITION_INPUTS, CompetitionStage
 from .heads import Head, platt
 from .salience import CONTEXT_SPAN, CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
 from .taxonomy import Taxonomy
@@ -46,6 +48,7 @@ class Tagger:
         self._calibration = np.vstack([h.calibration for h in heads])
         self._platt_terms = list(zip(self._intercepts.tolist(), *self._calibration.T.tolist()))
         self._salient = [(h, lo, hi) for h, lo, hi in self._head_spans if h.salience is not None]
+        self._competing = [(h, lo, hi) for h, lo, hi in self._head_spans if h.competition is not None]
         if self._salient and self.matcher is None:
             raise ModelError("a model with a region stage needs its gazetteer")
 
@@ -88,11 +91,7 @@ class Tagger:
         if len(texts) == 1:
             chosen, rounded = self._scores_of_one(decision[0].tolist(), [e[0] for e in evidence])
         else:
-            probabilities = platt(decision + self._intercepts, self._calibration)
-            for (head, lo, hi), head_evidence in zip(self._salient, evidence):
-                logits = (decision[:, lo:hi] + self._intercepts[lo:hi]) * self._calibration[lo:hi, 0] \
-                    + self._calibration[lo:hi, 1]
-                probabilities[:, lo:hi] = head.salience.probabilities(logits, np.array(head_evidence))
+            probabilities = self._probabilities(decision, evidence)
             # Rounding and listing the whole matrix at once, then plain Python per row: per-value
             # numpy calls were a fifth of the time of tagging a headline.
             rounded = _rounded(probabilities).tolist()
@@ -109,6 +108,20 @@ class Tagger:
                 result["explanation"] = self._explain(*terms.row(row), texts[row], result["labels"])
         return results
 
+    def _probabilities(self, decision: np.ndarray, evidence: list[list[list[float]]]) -> np.ndarray:
+        """Return the probabilities of (documents x all labels) decision scores: Platt's sigmoids, or
+        a stage's output for the heads that have one. evidence: per region stage, per document."""
+        probabilities = platt(decision + self._intercepts, self._calibration)
+        for (head, lo, hi), head_evidence in zip(self._salient, evidence):
+            probabilities[:, lo:hi] = head.salience.probabilities(self._platt_logits(decision, lo, hi),
+                                                                  np.array(head_evidence))
+        for head, lo, hi in self._competing:
+            probabilities[:, lo:hi] = expit(head.competition.logits(self._platt_logits(decision, lo, hi)))
+        return probabilities
+
+    def _platt_logits(self, decision: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        return (decision[:, lo:hi] + self._intercepts[lo:hi]) * self._calibration[lo:hi, 0] + self._calibration[lo:hi, 1]
+
     def _scores_of_one(self, decision: list[float],
                        evidence: list[list[float]]) -> tuple[list[tuple], list[list[float]]]:
         """platt(), the heads' choice and the rounding for one text, in plain Python.
@@ -122,6 +135,8 @@ class Tagger:
                   for score, (intercept, slope, offset) in zip(decision, self._platt_terms)]
         for (head, lo, hi), head_evidence in zip(self._salient, evidence):
             logits[lo:hi] = head.salience.linear_terms(logits[lo:hi], head_evidence)
+        for head, lo, hi in self._competing:
+            logits[lo:hi] = head.competition.linear_terms(logits[lo:hi], list(map(_sigmoid, logits[lo:hi])))
         probabilities = list(map(_sigmoid, logits))
         labels = tuple(head.choose(probabilities[lo:hi]) for head, lo, hi in self._head_spans)
         return [labels], [_rounded_floats(probabilities)]
@@ -166,6 +181,8 @@ class Tagger:
                     # through the Platt slope and the stage's weight on the logit.
                     contrib = contrib * (head.calibration[i, 0] * head.salience.weights[0])
                     stage_terms = head.salience.explain(mentions, text, label)
+                elif head.competition is not None:  # the stage's units, as for the region stage
+                    contrib = contrib * (head.calibration[i, 0] * head.competition.own_weight(i))
                 out[head.facet][label] = self._top_terms(columns, contrib, words, hits, stage_terms)
         return out
 
@@ -197,11 +214,15 @@ class Tagger:
                 for part in ("weights", "bias", "context_weights"):
                     arrays[f"head.{head.facet}.salience.{part}"] = getattr(head.salience, part)
                 extras[f"head.{head.facet}.salience.context"] = head.salience.context
+            if head.competition is not None:
+                for part in ("weights", "bias"):
+                    arrays[f"head.{head.facet}.competition.{part}"] = getattr(head.competition, part)
         if self.gazetteer:
             extras["gazetteer"] = self.gazetteer.to_dict()
         card = dict(self.card, heads=[{"facet": h.facet, "labels": h.labels, "exclusive": h.exclusive,
                                        "nonempty": h.nonempty,
-                                       "salience": _STAGE_INPUTS if h.salience else None}
+                                       "salience": _STAGE_INPUTS if h.salience else None,
+                                       "competition": COMPETITION_INPUTS if h.competition else None}
                                       for h in self.heads],
                     blocks=self.features.blocks)
         return artifact.write_model(path, card, arrays, extras)
@@ -219,7 +240,8 @@ class Tagger:
             heads = [Head(h["facet"], h["labels"], *(arrays[f"head.{h['facet']}.{p}"] for p in
                                                      ("coef", "intercept", "calibration", "thresholds")),
                           exclusive=h["exclusive"], nonempty=h.get("nonempty", False),
-                          salience=_stored_salience(path, h, arrays, extras)) for h in card["heads"]]
+                          salience=_stored_salience(path, h, arrays, extras),
+                          competition=_stored_competition(path, h, arrays)) for h in card["heads"]]
             gazetteer = Gazetteer.from_dict(extras["gazetteer"]) if "gazetteer" in extras else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: the model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
@@ -243,13 +265,26 @@ def _stored_salience(path: Path, head: dict, arrays: dict[str, np.ndarray], extr
                          arrays[f"{prefix}.context_weights"])
 
 
+def _stored_competition(path: Path, head: dict, arrays: dict[str, np.ndarray]) -> CompetitionStage | None:
+    """Return a head's competition stage from the file, or None if it has none (as files before it)."""
+    if not head.get("competition"):
+        return None
+    if head["competition"] != COMPETITION_INPUTS:
+        raise ModelError(f"{path}: the competition stage of facet {head['facet']!r} reads {head['competition']}, "
+                         f"this newstagger computes {COMPETITION_INPUTS}; retrain the model")
+    prefix = f"head.{head['facet']}.competition"
+    return CompetitionStage(arrays[f"{prefix}.weights"], arrays[f"{prefix}.bias"])
+
+
 def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> None:
     for h in heads:
         n = len(h.labels)
         if h.coef.shape != (n, features.n_features) or any(
                 a.shape != s for a, s in ((h.intercept, (n,)), (h.calibration, (n, 2)), (h.thresholds, (n,)))) or (
                 h.salience is not None and (h.salience.weights.shape != (3,) or h.salience.bias.shape != (n,)
-                                            or h.salience.context_weights.shape != (len(h.salience.context),))):
+                                            or h.salience.context_weights.shape != (len(h.salience.context),))) or (
+                h.competition is not None and (h.competition.weights.shape != (n, 2 * n)
+                                               or h.competition.bias.shape != (n,))):
             raise ModelError(f"{path}: the arrays of facet {h.facet!r} do not match its labels and features")
 
 

@@ -1,7 +1,8 @@
 """Fit a Tagger: cross-validated scores, Platt calibration, per-label F1-optimal thresholds, final fit.
 
 With a gazetteer, the facet whose labels are its regions also gets the region stage (salience.py),
-fitted on the same cross-validated scores; its thresholds are tuned on that stage's output.
+fitted on the same cross-validated scores; its thresholds are tuned on that stage's output. Every
+other multi-label facet gets the competition stage (competition.py) in the same way.
 
 Thresholds are tuned here rather than with TunedThresholdClassifierCV because that wrapper is
 ignored inside OneVsRestClassifier (scikit-learn#30036).
@@ -24,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from .documents import Document
 from .errors import DataError
+from .competition import COMPETITION_C, COMPETITION_INPUTS, CompetitionStage, fit_competition
 from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
@@ -48,7 +50,11 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
             "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
                               "context_span": CONTEXT_SPAN, "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
                               "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}
-                             if with_gazetteer else None)}
+                             if with_gazetteer else None),
+            "competition_stage": {**COMPETITION_INPUTS, "C": COMPETITION_C,
+                                  "facets": "multi-label facets without the region stage, where it raises "
+                                            "the cross-validated micro-F1",
+                                  "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}}
 
 
 def build_pipeline(params: dict) -> Pipeline:
@@ -94,7 +100,8 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
             pairs = [pair_inputs(matcher.read(d.text)[1], d.text, list(facet.labels)) for d in docs]
             salience = (pairs, folds, seed)
         head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
-                                        scores[facet.name], targets[facet.name], features.n_features, salience)
+                                        scores[facet.name], targets[facet.name], features.n_features, salience,
+                                        competing=(folds, seed) if salience is None else None)
         heads.append(head)
         report[facet.name] = facet_metrics
     return features, heads, {"hyperparameters": params, "cross_validation": report, "folds": folds,
@@ -158,26 +165,31 @@ def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tupl
 
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
               gold: np.ndarray, n_features: int,
-              salience: tuple[list, int, int] | None = None) -> tuple[Head, dict]:
+              salience: tuple[list, int, int] | None = None,
+              competing: tuple[int, int] | None = None) -> tuple[Head, dict]:
     """Build a facet's head from its final classifier and its cross-validated scores.
 
     salience: (per document, its labels' salience.PairInput; folds; seed) to fit a region stage on
-    the Platt logits.
+    the Platt logits. competing: (folds, seed) to fit a competition stage on them instead, if the
+    facet is multi-label.
     """
     coef, intercept = _weights(clf, len(labels), n_features)
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
-    stage = None
-    if salience is None:
-        cv_probs = platt(cv_scores, calibration)
-    else:
+    stage = competition = None
+    exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
+    if salience is not None:
         pairs, folds, seed = salience
         stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], pairs, gold, folds, seed)
-    exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
+    else:
+        cv_probs = platt(cv_scores, calibration)
+        if competing is not None and not exclusive and len(labels) > 1:
+            competition, cv_probs = _competition_if_better(cv_scores * calibration[:, 0] + calibration[:, 1],
+                                                           cv_probs, gold, *competing)
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
     # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
     nonempty = bool(len(gold) and (gold.sum(1) >= 1).all())
     thresholds = np.array([tune_threshold(cv_probs[:, i], gold[:, i]) for i in range(len(labels))])
-    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty, stage)
+    head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty, stage, competition)
     pred = label_matrix([[labels[i] for i in row] for row in head.assign(cv_probs)], labels)
     metrics = facet_report(gold, pred, labels)
     for i, lab in enumerate(labels):
@@ -185,7 +197,29 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     metrics["calibration"] = calibration_report(gold, cv_probs)
     metrics["exclusive"] = exclusive
     metrics["nonempty"] = nonempty
+    metrics["stage"] = "region" if stage is not None else "competition" if competition is not None else None
     return head, metrics
+
+
+def _competition_if_better(logits: np.ndarray, probs: np.ndarray, gold: np.ndarray, folds: int,
+                           seed: int) -> tuple[CompetitionStage | None, np.ndarray]:
+    """Fit the competition stage; keep it only if its out-of-fold micro-F1 beats the Platt scores'.
+
+    Both are scored with thresholds tuned on the scores themselves (the stage's come from folds of
+    its own, so it has no advantage there). On a few dozen documents the stage's folds are too
+    small to learn from; on the corpus it gains (see competition.py).
+    """
+    stage, stage_probs = fit_competition(logits, gold, folds, seed)
+    if _tuned_micro_f1(stage_probs, gold) > _tuned_micro_f1(probs, gold):
+        return stage, stage_probs
+    return None, probs
+
+
+def _tuned_micro_f1(probs: np.ndarray, gold: np.ndarray) -> float:
+    thresholds = np.array([tune_threshold(probs[:, i], gold[:, i]) for i in range(gold.shape[1])])
+    pred, truth = probs >= thresholds, gold.astype(bool)
+    true_positives = (pred & truth).sum()
+    return 2 * true_positives / max(pred.sum() + truth.sum(), 1)
 
 
 def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
