@@ -91,3 +91,23 @@ def test_explanations_of_a_competing_facet_name_the_texts_words(tiny_tagger):
     for label in result["labels"][head.facet]:
         terms = result["explanation"][head.facet][label]
         assert terms and all(weight > 0 for _, weight in terms)
+
+
+def test_a_facet_with_many_labels_does_not_fit_the_stage(monkeypatch):
+    from newstagger import train
+    from newstagger.competition import MAX_COMPETING_LABELS
+
+    def refuse(*_args):
+        raise AssertionError("the stage was fitted")
+
+    monkeypatch.setattr(train, "fit_competition", refuse)
+    n = MAX_COMPETING_LABELS + 1
+    rng = np.random.default_rng(0)
+    gold = rng.random((200, n)) < 0.2
+    scores = np.where(gold, 1.0, -1.0) + rng.normal(0, 1, gold.shape)
+
+    class Constant:  # the final classifier: only its weights are read
+        estimators_ = [type("E", (), {"coef_": np.zeros((1, 3)), "intercept_": np.zeros(1)})()] * n
+
+    head, _ = train.make_head("topics", [f"t{i}" for i in range(n)], Constant(), scores, gold, 3, competing=(3, 0))
+    assert head.competition is None

@@ -25,7 +25,8 @@ from sklearn.pipeline import Pipeline
 
 from .documents import Document
 from .errors import DataError
-from .competition import COMPETITION_C, COMPETITION_INPUTS, CompetitionStage, fit_competition
+from .competition import (COMPETITION_C, COMPETITION_INPUTS, MAX_COMPETING_LABELS, CompetitionStage,
+                          fit_competition)
 from .evaluation import calibration_report, facet_report, label_matrix
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
@@ -52,8 +53,8 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
                               "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}
                              if with_gazetteer else None),
             "competition_stage": {**COMPETITION_INPUTS, "C": COMPETITION_C,
-                                  "facets": "multi-label facets without the region stage, where it raises "
-                                            "the cross-validated micro-F1",
+                                  "facets": f"multi-label facets of up to {MAX_COMPETING_LABELS} labels without "
+                                            "the region stage, where it raises the cross-validated micro-F1",
                                   "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}}
 
 
@@ -182,7 +183,7 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
         stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], pairs, gold, folds, seed)
     else:
         cv_probs = platt(cv_scores, calibration)
-        if competing is not None and not exclusive and len(labels) > 1:
+        if competing is not None and not exclusive and 1 < len(labels) <= MAX_COMPETING_LABELS:
             competition, cv_probs = _competition_if_better(cv_scores * calibration[:, 0] + calibration[:, 1],
                                                            cv_probs, gold, *competing)
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
