@@ -15,6 +15,7 @@ def test_train_writes_model_and_prints_cv_table(runner, tiny_data, tmp_path):
     assert out.exists()
     assert "Cross-validated scores" in result.stdout and "thresh" in result.stdout
     assert "deals" in result.stdout and "micro avg" in result.stdout
+    assert "scores from the competition stage" in result.stdout  # the tiny region facet keeps it
 
 
 def test_train_on_a_one_facet_file_without_taxonomy(runner, tmp_path):

@@ -82,7 +82,8 @@ def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jo
     click.echo(f"Cross-validated scores ({folds} folds, thresholds tuned per label):")
     for facet, report in cv.items():
         click.echo(_facet_table(facet, report, with_threshold=True))
-        click.echo(f"  Brier score {report['calibration']['brier']}")
+        click.echo(f"  Brier score {report['calibration']['brier']}"
+                   + (f"; scores from the {report['stage']} stage" if report.get("stage") else ""))
 
 
 @main.command()

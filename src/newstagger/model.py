@@ -13,11 +13,11 @@ from scipy import sparse
 from scipy.special import expit
 
 from . import artifact
+from .competition import COMPETITION_INPUTS, CompetitionStage
 from .config import default_model_path
 from .errors import ModelError
 from .features import FittedFeatures, WeightedTerms, input_rows
 from .gazetteer import Gazetteer, Matcher
-from .competition import COMPETITION_INPUTS, CompetitionStage
 from .heads import Head, platt
 from .salience import CONTEXT_SPAN, CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
 from .taxonomy import Taxonomy
