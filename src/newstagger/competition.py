@@ -42,8 +42,9 @@ class CompetitionStage:
     bias: np.ndarray      # (n_labels,)
 
     def __post_init__(self) -> None:
-        self._rows = list(zip(np.asarray(self.bias, dtype=np.float64).tolist(),
-                              np.asarray(self.weights, dtype=np.float64).tolist()))
+        self._weights = np.asarray(self.weights, dtype=np.float64)
+        self._bias = np.asarray(self.bias, dtype=np.float64)
+        self._rows = list(zip(self._bias.tolist(), self._weights.tolist()))
 
     def logits(self, logits: np.ndarray) -> np.ndarray:
         """The stage's logits for (documents x labels) Platt logits.
@@ -52,10 +53,9 @@ class CompetitionStage:
         the same bits alone and in a batch (a matrix product may add them in another order).
         """
         inputs = np.hstack([logits, expit(logits)])
-        total = np.tile(np.asarray(self.bias, dtype=np.float64), (len(logits), 1))
-        weights = np.asarray(self.weights, dtype=np.float64)
+        total = np.tile(self._bias, (len(logits), 1))
         for j in range(inputs.shape[1]):
-            total += inputs[:, j:j + 1] * weights[:, j]
+            total += inputs[:, j:j + 1] * self._weights[:, j]
         return total
 
     def linear_terms(self, logits: Sequence[float], probabilities: Sequence[float]) -> list[float]:

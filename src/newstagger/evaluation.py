@@ -24,6 +24,11 @@ def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def micro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    """Return the micro-averaged F1 of boolean (documents x labels) matrices."""
+    return _prf((gold & pred).sum(), (~gold & pred).sum(), (gold & ~pred).sum())[2]
+
+
 def facet_report(gold: np.ndarray, pred: np.ndarray, labels: list[str], top_confusions: int = 10) -> dict:
     """Score one facet: per-label table, micro/macro averages, exact match, Hamming loss, confusions."""
     tp = (gold & pred).sum(0)

@@ -255,25 +255,28 @@ _STAGE_INPUTS = {"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_
 
 def _stored_salience(path: Path, head: dict, arrays: dict[str, np.ndarray], extras: dict) -> SalienceStage | None:
     """Return a head's region stage from the file, or None if it has none (as files before it)."""
-    if not head.get("salience"):
+    prefix = _stage_prefix(path, head, "salience", "region", _STAGE_INPUTS)
+    if prefix is None:
         return None
-    if head["salience"] != _STAGE_INPUTS:
-        raise ModelError(f"{path}: the region stage of facet {head['facet']!r} reads {head['salience']}, "
-                         f"this newstagger computes {_STAGE_INPUTS}; retrain the model")
-    prefix = f"head.{head['facet']}.salience"
     return SalienceStage(arrays[f"{prefix}.weights"], arrays[f"{prefix}.bias"], extras[f"{prefix}.context"],
                          arrays[f"{prefix}.context_weights"])
 
 
 def _stored_competition(path: Path, head: dict, arrays: dict[str, np.ndarray]) -> CompetitionStage | None:
     """Return a head's competition stage from the file, or None if it has none (as files before it)."""
-    if not head.get("competition"):
+    prefix = _stage_prefix(path, head, "competition", "competition", COMPETITION_INPUTS)
+    return None if prefix is None else CompetitionStage(arrays[f"{prefix}.weights"], arrays[f"{prefix}.bias"])
+
+
+def _stage_prefix(path: Path, head: dict, key: str, name: str, computed: dict) -> str | None:
+    """Return where a head's stage `key` keeps its arrays, None if it has none; refuse a stage that
+    reads other inputs than this newstagger computes."""
+    if not head.get(key):
         return None
-    if head["competition"] != COMPETITION_INPUTS:
-        raise ModelError(f"{path}: the competition stage of facet {head['facet']!r} reads {head['competition']}, "
-                         f"this newstagger computes {COMPETITION_INPUTS}; retrain the model")
-    prefix = f"head.{head['facet']}.competition"
-    return CompetitionStage(arrays[f"{prefix}.weights"], arrays[f"{prefix}.bias"])
+    if head[key] != computed:
+        raise ModelError(f"{path}: the {name} stage of facet {head['facet']!r} reads {head[key]}, "
+                         f"this newstagger computes {computed}; retrain the model")
+    return f"head.{head['facet']}.{key}"
 
 
 def _check_shapes(path: Path, features: FittedFeatures, heads: list[Head]) -> None:

@@ -28,7 +28,7 @@ from .documents import Document
 from .errors import DataError
 from .competition import (COMPETITION_C, COMPETITION_INPUTS, MAX_COMPETING_LABELS, CompetitionStage,
                           fit_competition)
-from .evaluation import calibration_report, facet_report, label_matrix
+from .evaluation import calibration_report, facet_report, label_matrix, micro_f1
 from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
@@ -180,14 +180,14 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
     stage = competition = None
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
+    cv_logits = cv_scores * calibration[:, 0] + calibration[:, 1]
     if salience is not None:
         pairs, folds, seed = salience
-        stage, cv_probs = fit_salience(cv_scores * calibration[:, 0] + calibration[:, 1], pairs, gold, folds, seed)
+        stage, cv_probs = fit_salience(cv_logits, pairs, gold, folds, seed)
     else:
         cv_probs = platt(cv_scores, calibration)
         if competing is not None and not exclusive and 1 < len(labels) <= MAX_COMPETING_LABELS:
-            competition, cv_probs = _competition_if_better(cv_scores * calibration[:, 0] + calibration[:, 1],
-                                                           cv_probs, gold, *competing)
+            competition, cv_probs = _competition_if_better(cv_logits, cv_probs, gold, *competing)
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
     # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
     nonempty = bool(len(gold) and (gold.sum(1) >= 1).all())
@@ -220,9 +220,7 @@ def _competition_if_better(logits: np.ndarray, probs: np.ndarray, gold: np.ndarr
 
 def _tuned_micro_f1(probs: np.ndarray, gold: np.ndarray) -> float:
     thresholds = np.array([tune_threshold(probs[:, i], gold[:, i]) for i in range(gold.shape[1])])
-    pred, truth = probs >= thresholds, gold.astype(bool)
-    true_positives = (pred & truth).sum()
-    return 2 * true_positives / max(pred.sum() + truth.sum(), 1)
+    return micro_f1(gold.astype(bool), probs >= thresholds)
 
 
 def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
