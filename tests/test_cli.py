@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import re
+
 import pytest
 
 from newstagger.cli import main
@@ -118,9 +120,52 @@ def test_pin_workers_reads_yes_and_no_from_its_variable(monkeypatch, raw, expect
     assert resolve()["pin_workers"] is expected
 
 
-def test_pin_workers_rejects_other_words(monkeypatch):
+@pytest.mark.parametrize("variable,raw,message", [
+    ("NEWSTAGGER_PIN_WORKERS", "maybe", "must be 1/0, true/false, yes/no or on/off"),
+    ("NEWSTAGGER_WORKERS", "abc", "must be a whole number"),
+    ("NEWSTAGGER_WORKERS", "0", "must be 1 to 64"),
+    ("NEWSTAGGER_PORT", "70000", "must be 1 to 65535"),
+    ("NEWSTAGGER_CLOSE_LINGER", "-1", "must be at least 0"),
+    ("NEWSTAGGER_CLOSE_LINGER", "soon", "must be a number"),
+    ("NEWSTAGGER_MAX_BATCH", "0", "must be at least 1"),
+    ("NEWSTAGGER_MAX_TEXT_CHARS", "-5", "must be at least 1"),
+    ("NEWSTAGGER_BATCH_MAX_BYTES", "-1", "must be at least 1"),
+    ("NEWSTAGGER_LOG_LEVEL", "loud", "must be one of debug, info, warning, error"),
+])
+def test_a_bad_variable_is_refused_by_name(monkeypatch, variable, raw, message):
+    from newstagger.config import SettingError, resolve
+
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(SettingError, match=f"^{variable}='{re.escape(raw)}': {re.escape(message)}$"):
+        resolve()
+
+
+def test_variables_are_read_without_surrounding_space_and_log_levels_in_any_case(monkeypatch):
     from newstagger.config import resolve
 
-    monkeypatch.setenv("NEWSTAGGER_PIN_WORKERS", "maybe")
-    with pytest.raises(ValueError, match="NEWSTAGGER_PIN_WORKERS='maybe' is not a valid boolean"):
-        resolve()
+    monkeypatch.setenv("NEWSTAGGER_MAX_BATCH", " 50 ")
+    monkeypatch.setenv("NEWSTAGGER_LOG_LEVEL", "DEBUG")
+    settings = resolve()
+    assert settings["max_batch"] == 50 and settings["log_level"] == "debug"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"max_batch": 0}, "setting max_batch=0: must be at least 1"),
+    ({"max_batch": "10"}, "setting max_batch='10': must be a whole number"),
+    ({"close_linger": True}, "setting close_linger=True: must be a number"),
+    ({"log_level": "verbose"}, "setting log_level='verbose': must be one of debug, info, warning, error"),
+])
+def test_a_bad_override_is_refused_by_name(overrides, message):
+    from newstagger.config import SettingError, resolve
+
+    with pytest.raises(SettingError, match=f"^{re.escape(message)}$"):
+        resolve(overrides)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["tag", "."]])
+def test_commands_refuse_a_bad_variable_as_a_usage_error(runner, monkeypatch, command):
+    """One line naming the variable, exit status 2, before any model is loaded or server started."""
+    monkeypatch.setenv("NEWSTAGGER_BATCH_MAX_BYTES" if command[0] == "tag" else "NEWSTAGGER_WORKERS", "-1")
+    result = runner.invoke(main, command)
+    assert result.exit_code == 2, result.output
+    assert "must be" in result.output and "Traceback" not in result.output

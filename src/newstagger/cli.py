@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import SETTINGS, default_model_path
+from .config import SETTINGS, SettingError, default_model_path
 from .errors import NewstaggerError
 
 
@@ -25,6 +25,8 @@ def _fail_cleanly(fn):
                 warnings.simplefilter("default")
                 warnings.showwarning = lambda m, *a, **k: click.echo(f"warning: {m}", err=True)
                 return fn(*args, **kwargs)
+        except SettingError as exc:  # a usage error: exit status 2, as for a bad flag
+            raise click.UsageError(str(exc)) from None
         except NewstaggerError as exc:
             raise click.ClickException(str(exc)) from None
     return wrapper
@@ -136,7 +138,8 @@ def classify(text, model, explain) -> None:
 def _settings_epilog(*names: str) -> str:
     """List settings that have no flag, with their variables and defaults, for a command's --help."""
     return "\b\nAlso set by environment variables:\n" + "\n".join(
-        f"  {SETTINGS[n].env}: {SETTINGS[n].help} [default: {SETTINGS[n].default}]" for n in names)
+        f"  {SETTINGS[n].env}: {SETTINGS[n].help} [default: {SETTINGS[n].default}"
+        + (f"; {SETTINGS[n].allowed}" if SETTINGS[n].allowed else "") + "]" for n in names)
 
 
 @main.command(epilog=_settings_epilog("batch_chunk", "batch_dask_chunk", "batch_max_bytes"))
@@ -184,13 +187,13 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
 
 @main.command(epilog=_settings_epilog("close_linger", "max_text_chars", "max_batch", "max_body_bytes"))
 @click.option("--host", default=None, help=f"{SETTINGS['host'].help} [default: {SETTINGS['host'].default}]")
-@click.option("--port", type=int, default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
+@click.option("--port", type=click.IntRange(SETTINGS["port"].minimum, SETTINGS["port"].maximum), default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
+@click.option("--workers", type=click.IntRange(SETTINGS["workers"].minimum, SETTINGS["workers"].maximum),
+              default=None, help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
 @click.option("--pin-workers/--no-pin-workers", default=None,
               help=f"{SETTINGS['pin_workers'].help} [default: {'pinned' if SETTINGS['pin_workers'].default else 'not pinned'}]")
 @MODEL_OPTION
-@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]),
+@click.option("--log-level", default=None, type=click.Choice(SETTINGS["log_level"].choices),
               help=SETTINGS["log_level"].help)
 @_fail_cleanly
 def serve(host, port, workers, pin_workers, model, log_level) -> None:
