@@ -188,6 +188,26 @@ def test_serve_fails_cleanly_on_a_bad_model(tmp_path):
     assert "Error:" in done.stderr and "bad.npz" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "no-such-host.invalid"])
+def test_serve_fails_at_once_where_it_cannot_listen(tmp_path, host):
+    """A port in use or an unknown host: one line naming the address, before training or loading anything."""
+    from .conftest import write_tiny_corpus
+
+    write_tiny_corpus(tmp_path / "seeds")  # with no model here, a first run would train one first
+    env = {k: v for k, v in os.environ.items() if k != "NEWSTAGGER_MODEL"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run([_newstagger(), "serve", "--host", host, "--port", str(port)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot listen on {host}:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 4  # gunicorn alone retries for 5 s
+    assert not (tmp_path / "models").exists()
+
+
 def test_first_run_trains_then_serves_and_stops_cleanly(tmp_path):
     """The quick start for real: no model yet, so serve trains one, serves it, and exits without tracebacks."""
     from .conftest import write_tiny_corpus

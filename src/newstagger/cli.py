@@ -202,10 +202,11 @@ def serve(host, port, workers, pin_workers, model, log_level) -> None:
     Every setting also reads a NEWSTAGGER_* variable (e.g. NEWSTAGGER_MAX_BATCH, NEWSTAGGER_PORT).
     """
     from .config import resolve
-    from .serve import run_server
+    from .serve import check_address, run_server
 
     cfg = resolve({"host": host, "port": port, "workers": workers, "pin_workers": pin_workers, "model": model,
                    "log_level": log_level})
+    check_address(cfg["host"], cfg["port"])
     if model is None and not Path(cfg["model"]).exists() and Path("seeds").is_dir():
         _train_default_model(Path(cfg["model"]))
     run_server(cfg)

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ import gunicorn.util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
-from .errors import ModelError
+from .errors import ModelError, NewstaggerError
 from .model import Tagger
 
 log = logging.getLogger("newstagger.serve")
@@ -123,8 +124,29 @@ class ServiceApplication(BaseApplication):
         ReloadingArbiter(self).run()
 
 
+def check_address(host: str, port: int) -> None:
+    """Raise NewstaggerError, naming the address, if the service could not listen there.
+
+    gunicorn would log the failure five times over five seconds and then exit; checked first,
+    the user hears at once, and before a first run spends a minute training the default model.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise NewstaggerError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise NewstaggerError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                                  "(choose another with --host/--port or NEWSTAGGER_HOST/NEWSTAGGER_PORT)") from None
+
+
 def run_server(settings: dict[str, Any]) -> None:
-    """Validate the model, then serve until stopped; raise ModelError if the model is unusable."""
+    """Validate the address and the model, then serve until stopped; raise NewstaggerError (ModelError
+    for the model) if either is unusable."""
+    check_address(settings["host"], settings["port"])
     workdir = Path(tempfile.mkdtemp(prefix="newstagger-serve-"))
     master = os.getpid()
     try:
