@@ -8,6 +8,7 @@ import re
 import pytest
 
 from newstagger.cli import main
+from newstagger.model import Tagger
 
 
 def test_train_writes_model_and_prints_cv_table(runner, tiny_data, tmp_path):
@@ -30,6 +31,36 @@ def test_train_on_a_one_facet_file_without_taxonomy(runner, tmp_path):
     assert result.exit_code == 0, result.output
     card = json.loads(runner.invoke(main, ["classify", "Wheat", "--model", str(out)]).stdout)
     assert set(card["labels"]) == {"topics"}
+    # theme's default C applies only where the data has a theme facet
+    assert Tagger.load(out).card["hyperparameters"]["head_c_by_facet"] == {}
+
+
+def test_train_head_c_sets_a_facets_regularisation(runner, tiny_data, tiny_tagger, tmp_path):
+    assert tiny_tagger.card["hyperparameters"]["head_c_by_facet"] == {"theme": 32.0}  # the default
+    out = tmp_path / "m.npz"
+    result = runner.invoke(main, ["train", "--data", str(tiny_data), "--out", str(out), "--folds", "2", "--jobs", "1",
+                                  "--head-c", "region=0.5"])
+    assert result.exit_code == 0, result.output
+    trained = Tagger.load(out)
+    assert trained.card["hyperparameters"]["head_c_by_facet"] == {"theme": 32.0, "region": 0.5}
+    # a stronger penalty gives the region heads smaller weights than the default model's
+    region = [h for h in trained.heads if h.facet == "region"][0]
+    default_region = [h for h in tiny_tagger.heads if h.facet == "region"][0]
+    assert abs(region.coef).sum() < abs(default_region.coef).sum()
+
+
+@pytest.mark.parametrize("value,code,message", [
+    ("sports=2", 1, "--head-c names facets the data does not have: sports (its facets: region, theme)"),
+    ("theme=0", 2, "give FACET=C with C a positive number"),
+    ("theme", 2, "give FACET=C with C a positive number"),
+    ("=3", 2, "give FACET=C with C a positive number"),
+])
+def test_train_head_c_refuses_what_it_cannot_use(runner, tiny_data, tmp_path, value, code, message):
+    out = tmp_path / "m.npz"
+    result = runner.invoke(main, ["train", "--data", str(tiny_data), "--out", str(out), "--folds", "2", "--jobs", "1",
+                                  "--head-c", value])
+    assert result.exit_code == code, result.output
+    assert message in result.output and not out.exists()
 
 
 def test_bad_data_is_one_line_error_and_nothing_written(runner, tiny_data, tmp_path):

@@ -96,7 +96,7 @@ def test_runtime_matches_the_scikit_learn_pipeline(tiny_data, tiny_tagger):
     X_runtime = tiny_tagger.features.transform(inputs)
     for head in tiny_tagger.heads:
         gold = label_matrix([d.labels[head.facet] for d in docs], head.labels)
-        pipe = build_pipeline(params).fit(inputs, gold.astype(int))
+        pipe = build_pipeline(params, head.facet).fit(inputs, gold.astype(int))
         np.testing.assert_allclose(head.decision(X_runtime), pipe.decision_function(inputs), atol=1e-4)
 
 

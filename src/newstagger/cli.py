@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import SETTINGS, SettingError, default_model_path
+from .config import HEAD_C_BY_FACET, HEAD_PARAMS, SETTINGS, SettingError, default_model_path
 from .errors import NewstaggerError
 
 
@@ -30,6 +30,21 @@ def _fail_cleanly(fn):
         except NewstaggerError as exc:
             raise click.ClickException(str(exc)) from None
     return wrapper
+
+
+def _facet_values(given: tuple[str, ...]) -> dict[str, float]:
+    """Read FACET=C options into {facet: C}."""
+    values = {}
+    for item in given:
+        facet, _, raw = item.partition("=")
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not facet or not value > 0:
+            raise click.BadParameter(f"{item!r}: give FACET=C with C a positive number, e.g. theme=32")
+        values[facet] = value
+    return values
 
 
 def _progress(started: float):
@@ -69,15 +84,19 @@ def main() -> None:
 @click.option("--nb-alpha", type=click.FloatRange(min=0, min_open=True), default=None,
               help="NB-LR heads: scale each label's features by its naive-Bayes log-count ratio, with this "
                    "smoothing (e.g. 1.0); off by default (README: what it changes, and its cost)")
+@click.option("--head-c", "head_c", multiple=True, callback=lambda _ctx, _p, v: _facet_values(v), metavar="FACET=C",
+              help="regularisation C of one facet's logistic regressions (repeatable); larger fits the training "
+                   "data more closely  [default: " + ", ".join(f"{f}={c:g}" for f, c in HEAD_C_BY_FACET.items())
+                   + f" where the data has such a facet; any other facet {HEAD_PARAMS['C']:g}]", show_default=False)
 @_fail_cleanly
-def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jobs, nb_alpha) -> None:
+def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jobs, nb_alpha, head_c) -> None:
     """Train a model from labelled data and print its cross-validated scores."""
     from .train import train_from_paths
 
     started = time.monotonic()
     tagger = train_from_paths(list(data), taxonomy_path=taxonomy, gazetteer_dir=gazetteer,
                               use_gazetteer=not no_gazetteer, folds=folds, seed=seed, holdout=holdout,
-                              n_jobs=jobs, nb_alpha=nb_alpha, progress=_progress(started))
+                              n_jobs=jobs, nb_alpha=nb_alpha, head_c=head_c, progress=_progress(started))
     path = tagger.save(out or default_model_path())
     _progress(started)(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     cv = tagger.card["metrics"]["cross_validation"]

@@ -24,6 +24,7 @@ from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
+from .config import HEAD_C_BY_FACET, HEAD_PARAMS
 from .documents import Document
 from .errors import DataError
 from .competition import (COMPETITION_C, COMPETITION_INPUTS, MAX_COMPETING_LABELS, CompetitionStage,
@@ -36,18 +37,20 @@ from .salience import (CONTEXT_SPAN, CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE
                        fit_salience, pair_inputs)
 from .taxonomy import Taxonomy
 
-HEAD_PARAMS = {"C": 8.0, "solver": "liblinear", "dual": True, "class_weight": "balanced", "max_iter": 1000}
 THRESHOLD_RANGE = (0.01, 0.95)
 MIN_POSITIVES_TO_TUNE = 1
 Progress = Callable[[str], None]
 
 
-def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict:
+def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None,
+                    head_c: dict[str, float] | None = None) -> dict:
     """Return every hyper-parameter of the model (recorded in the model card).
 
     nb_alpha: None for the default heads; a smoothing value for NB-LR heads (see nb_weighting.py).
+    head_c: the heads' C by facet, where it is not HEAD_PARAMS["C"] (None: HEAD_C_BY_FACET's).
     """
-    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS), "nb_alpha": nb_alpha,
+    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS),
+            "head_c_by_facet": dict(HEAD_C_BY_FACET if head_c is None else head_c), "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
             "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
                               "context_span": CONTEXT_SPAN, "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
@@ -59,9 +62,9 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None) -> dict
                                   "fitted_on": "cross-validated Platt logits; thresholds on its out-of-fold output"}}
 
 
-def build_pipeline(params: dict) -> Pipeline:
+def build_pipeline(params: dict, facet: str | None = None) -> Pipeline:
     """Return the stock scikit-learn pipeline for one facet: features, then one-vs-rest logistic regression."""
-    head = LogisticRegression(**params["head"])
+    head = LogisticRegression(**{**params["head"], "C": params.get("head_c_by_facet", {}).get(facet, params["head"]["C"])})
     classifier = (OneVsRestClassifier(head) if params.get("nb_alpha") is None
                   else NBOneVsRest(head, alpha=params["nb_alpha"]))
     return Pipeline([("features", build_column_transformer(params["blocks"])), ("classifier", classifier)])
@@ -77,13 +80,21 @@ def data_fingerprint(docs: list[Document]) -> str:
 
 
 def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 5, seed: int = 0,
-        n_jobs: int = -1, nb_alpha: float | None = None,
+        n_jobs: int = -1, nb_alpha: float | None = None, head_c: dict[str, float] | None = None,
         progress: Progress | None = None) -> tuple[FittedFeatures, list[Head], dict]:
-    """Fit features and heads on all documents; return them with the cross-validated report."""
+    """Fit features and heads on all documents; return them with the cross-validated report.
+
+    head_c: the heads' C of some facets, over HEAD_C_BY_FACET's for the facets the taxonomy has.
+    """
     say = progress or (lambda _msg: None)
     if len(docs) < folds:
         raise DataError(f"{len(docs)} documents are too few for {folds}-fold cross-validation")
-    params = hyperparameters(matcher is not None, nb_alpha)
+    unknown = sorted(set(head_c or {}) - set(taxonomy.facet_names))
+    if unknown:
+        raise DataError(f"--head-c names facets the data does not have: {', '.join(unknown)} "
+                        f"(its facets: {', '.join(taxonomy.facet_names)})")
+    head_c = {f: c for f, c in HEAD_C_BY_FACET.items() if f in taxonomy.facet_names} | (head_c or {})
+    params = hyperparameters(matcher is not None, nb_alpha, head_c)
     params["head"]["random_state"] = seed
     inputs = model_inputs((d.text for d in docs), matcher)
     targets = {f.name: label_matrix([d.labels.get(f.name, []) for d in docs], list(f.labels))
@@ -124,12 +135,12 @@ def fit_pipelines(inputs: np.ndarray, targets: dict[str, np.ndarray], params: di
     X = features.fit_transform(inputs)
     out = {"features": features}
     for facet, Y in targets.items():
-        out[facet] = _fit_classifier(X, Y, params)
+        out[facet] = _fit_classifier(X, Y, params, facet)
     return out
 
 
-def _fit_classifier(X, Y: np.ndarray, params: dict) -> OneVsRestClassifier:
-    clf = build_pipeline(params).named_steps["classifier"]
+def _fit_classifier(X, Y: np.ndarray, params: dict, facet: str) -> OneVsRestClassifier:
+    clf = build_pipeline(params, facet).named_steps["classifier"]
     with warnings.catch_warnings():
         # A label absent from (or present in every document of) a training fold gets a constant
         # predictor; that is expected with small corpora and rare labels.
@@ -297,7 +308,8 @@ def discover(data_paths: list[Path], name: str) -> Path | None:
 def train_from_paths(data_paths: list[str | Path], *, taxonomy_path: str | Path | None = None,
                      gazetteer_dir: str | Path | None = None, use_gazetteer: bool = True,
                      folds: int = 5, seed: int = 0, holdout: str | None = None, n_jobs: int = -1,
-                     nb_alpha: float | None = None, progress: Progress | None = None):
+                     nb_alpha: float | None = None, head_c: dict[str, float] | None = None,
+                     progress: Progress | None = None):
     """Read data, fit, and return a Tagger ready to save (the `newstagger train` workflow)."""
     from .documents import infer_taxonomy, read_documents
     from .gazetteer import load_gazetteer
@@ -318,7 +330,7 @@ def train_from_paths(data_paths: list[str | Path], *, taxonomy_path: str | Path 
         f"gazetteer: {f'{len(gazetteer.names)} names' if gazetteer else 'none'}")
     matcher = gazetteer.matcher() if gazetteer else None
     features, heads, report = fit(docs, taxonomy, matcher=matcher, folds=folds, seed=seed,
-                                  n_jobs=n_jobs, nb_alpha=nb_alpha, progress=say)
+                                  n_jobs=n_jobs, nb_alpha=nb_alpha, head_c=head_c, progress=say)
     card = build_card(docs, taxonomy, report, heads, gazetteer, [str(p) for p in paths])
     card["training_data"]["holdout"] = holdout
     return Tagger(features, heads, card, gazetteer)
