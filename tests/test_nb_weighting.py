@@ -54,6 +54,25 @@ def test_smoothing_must_be_positive(alpha):
         NBOneVsRest(LogisticRegression(), alpha=alpha).fit(sparse.eye(4, format="csr"), np.array([0, 1, 0, 1]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fitting_leaves_the_callers_matrix_as_it_was(dtype):
+    """The fit sorts its own copy: the matrix it was given (shared with the other facets' heads) is untouched.
+
+    A float64 conversion alone shares the index arrays, and sorting them in place once scrambled the
+    matrix the next facet was fitted on.
+    """
+    rows = [[(2, 1.0), (0, 2.0)], [(1, 1.0)], [(2, 3.0), (1, 1.0)], [(0, 1.0), (2, 1.0)]]  # unsorted columns
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    indices = np.array([c for r in rows for c, _ in r], dtype=np.int32)
+    data = np.array([v for r in rows for _, v in r], dtype=dtype)
+    X = sparse.csr_matrix((data, indices, indptr), shape=(4, 3))
+    before = X.toarray(), X.indices.copy(), X.data.copy()
+    NBOneVsRest(LogisticRegression(), alpha=1.0).fit(X, np.array([[1, 0], [0, 1], [1, 1], [0, 0]]))
+    np.testing.assert_array_equal(X.toarray(), before[0])
+    np.testing.assert_array_equal(X.indices, before[1])
+    np.testing.assert_array_equal(X.data, before[2])
+
+
 def test_an_nb_model_tags_with_the_plain_runtime_exactly_as_its_pipeline(tiny_data, tmp_path):
     """The saved NB-LR model is plain arrays: the runtime's scores equal the fitted pipeline's."""
     tagger = Tagger.load(train_from_paths([tiny_data], folds=2, seed=0, n_jobs=1, nb_alpha=1.0)
