@@ -77,6 +77,45 @@ def test_html_keeps_the_article_and_drops_the_rest(tmp_path):
         assert noise not in item.body
 
 
+SAVED_PAGE = """Tuesday, March 4, 2025
+
+Manila orders second batch of BrahMos missiles from India
+
+The Philippine navy will buy three more batteries of the shore-based anti-ship missile, the
+defence department said.
+ALSO READ: Vietnam weighs its own purchase of the missile
+Deliveries are due from 2027 under the deal signed in New Delhi.
+
+## More from Example Times
+
+Kyiv says drones struck a refinery near Moscow
+Chile and Argentina hold joint naval drill off Cape Horn
+"""
+
+
+def test_a_saved_page_as_text_keeps_its_article_and_drops_the_page_around_it(tmp_path):
+    _write(tmp_path / "page.md", SAVED_PAGE)
+    [item] = read_file(tmp_path / "page.md", "page.md", max_bytes=100_000).items
+    assert item.title == "Manila orders second batch of BrahMos missiles from India"  # not the date
+    assert item.body.startswith("The Philippine navy") and item.body.endswith("signed in New Delhi.")
+    for teaser in ("Tuesday", "Vietnam weighs", "More from", "Kyiv", "Cape Horn"):
+        assert teaser not in item.body
+
+
+@pytest.mark.parametrize("text,kept", [
+    # a marker right after the title is the page's furniture, not the end of the article
+    ("India buys jets\nRelated stories\nNew Delhi signed for Rafale fighters.", "Rafale fighters."),
+    # the words inside a sentence are no marker
+    ("India buys jets\nNew Delhi signed.\nHe said more from France would follow.\nOther news at noon.",
+     "more from France would follow.\nOther news at noon."),
+    ("2024-05-03\nIndia buys jets\nNew Delhi signed.\nMost read\nKyiv strikes", "New Delhi signed."),
+])
+def test_only_a_line_that_is_a_marker_ends_the_article(tmp_path, text, kept):
+    _write(tmp_path / "a.txt", text)
+    [item] = read_file(tmp_path / "a.txt", "a.txt", max_bytes=100_000).items
+    assert item.title == "India buys jets" and item.body.endswith(kept)
+
+
 @pytest.mark.parametrize("name,content,max_bytes,kind,line", BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_each_bad_file_kind_is_reported(tmp_path, name, content, max_bytes, kind, line):
     _write(tmp_path / name, content)

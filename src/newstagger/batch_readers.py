@@ -19,6 +19,26 @@ WEB_ENCODINGS = ["cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp
                  "gb18030", "big5", "shift_jis", "euc_jp", "euc_kr", "iso8859_2", "iso8859_15"]
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6}\s*|=+\s*$|-+\s*$)")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?"
+# A line that only dates a saved page ("Wednesday, April 21, 2021", "Updated: 3 May 2024 10:15 IST",
+# "2024-05-03"): not its title.
+_DATE_LINE = re.compile(
+    rf"(?:(?:published|updated|posted)\s*:?\s*)?(?:{_WEEKDAY}\s+)?"
+    rf"(?:\d{{1,2}}\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?),?\s+\d{{4}}"
+    rf"(?:[\s,|]+\d{{1,2}}:\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{{2,5}})?)?"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}(?:[ t]\d{{2}}:\d{{2}}(?::\d{{2}})?)?", re.I)
+# A line that opens the list of other stories a saved page carries after its article ("Other News at
+# EurAsian Times", "Related stories", "More from Reuters", "Most read:"). Tagged with the article,
+# those teasers lend it their own places and themes, so the text from that line on is left out.
+_TEASER_SECTION = re.compile(
+    r"(?!.*[.!?]$)"  # a heading, not a sentence
+    r"(?:(?:other|more|related|featured|recommended|latest|top|trending|popular|similar)\s+"
+    r"(?:news|stories|articles|posts|reads|headlines|coverage)(?:\s+(?:at|from|on|in)\s+.{1,60})?"
+    r"|also\s+read|read\s+(?:also|more|next)|see\s+also|you\s+(?:may|might)\s+also\s+like"
+    r"|more\s+from\s+.{1,60}|most\s+(?:read|popular|viewed|shared))\s*:?", re.I)
+# One teaser inside the article ("ALSO READ: India signs ...", "Read more | ..."): that line alone is left out.
+_TEASER_LINE = re.compile(r"(?:also\s+read|read\s+(?:also|more|next)|related|see\s+also)\s*[:|–—-]\s*\S.*", re.I)
 
 
 @dataclass
@@ -108,12 +128,18 @@ def _decode(raw: bytes, suffix: str, problems: list[Problem]) -> str:
 
 
 def _read_plain(text: str, rel: str, result: FileResult) -> None:
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if start is None:
+    """A saved article as text: its first line is the title (lines that only date the page, before
+    it, are dropped), the rest the body, up to a list of other stories after the article."""
+    lines = [line for line in text.splitlines() if not _TEASER_LINE.fullmatch(line.strip())]
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if not filled:
         return
+    start = next((i for i in filled if not _DATE_LINE.fullmatch(lines[i].strip())), filled[0])
+    # Only once the body has begun: a page that opens with such a heading keeps its text.
+    end = next((i for i in filled if i > start + 1 and _TEASER_SECTION.fullmatch(_MD_HEADING.sub("", lines[i]).strip())),
+               len(lines))
     title = _MD_HEADING.sub("", lines[start]).strip().strip("#").strip() or lines[start].strip()
-    body = "\n".join(line for line in lines[start + 1:] if not _MD_HEADING.fullmatch(line)).strip()
+    body = "\n".join(line for line in lines[start + 1:end] if not _MD_HEADING.fullmatch(line)).strip()
     result.items.append(Item(rel, title, body))
     result.ids.add(rel)
 
