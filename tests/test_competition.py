@@ -70,7 +70,7 @@ def test_one_document_in_python_equals_the_batch_bit_for_bit():
 def test_the_tiny_model_saves_and_loads_its_stage(tiny_tagger, tiny_model_path):
     [(head, _, _)] = tiny_tagger._competing
     entry = next(h for h in tiny_tagger.card["heads"] if h["facet"] == head.facet)
-    assert entry["competition"] and tiny_tagger.card["format_version"] == 3
+    assert entry["competition"] and tiny_tagger.card["format_version"] == 4
     reloaded = Tagger.load(tiny_model_path)
     stage = next(h for h in reloaded.heads if h.facet == head.facet).competition
     np.testing.assert_array_equal(stage.weights, head.competition.weights)

@@ -18,8 +18,10 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "newstagger-model"
-FORMAT_VERSION = 3             # 2: a head may carry a region stage (salience.py); 3: or a competition stage
-READABLE_VERSIONS = (1, 2, 3)  # each version's files are the next one's without its new stage
+# 2: a head may carry a region stage (salience.py); 3: or a competition stage; 4: a feature block may
+# read the title column (features.TITLE_COLUMN), which newstagger before it does not make.
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)  # each version's files are the next one's without what it added
 
 
 def _json_array(obj) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Turn texts into the sparse feature matrix the linear heads read.
 
-Four blocks (the last two only with a gazetteer), each a stock TfidfVectorizer:
+Up to five blocks (the gazetteer's two only with a gazetteer), each a stock TfidfVectorizer:
   word      word 1-2 grams of the text
   char      character 3-5 grams inside word boundaries (robust to spelling and inflection)
+  title     word 1-2 grams of the text's first line, its headline, read by the theme facet only
   gazetteer tokens naming the countries and regions the gazetteer found in the text, one set per hit
   gazetteer-doc  where each region stands in the whole text (first named, most or least named,
             named only as the teller of the news),
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from .gazetteer import Matcher
 
-TEXT_COLUMN, GAZETTEER_COLUMN = 0, 1
+TEXT_COLUMN, GAZETTEER_COLUMN, TITLE_COLUMN = 0, 1, 2
 # JSON-friendly vectorizer specs; the one place feature hyper-parameters live.
 # Word tokens: runs of word characters, hyphenated compounds kept whole ("mutual-defence", "F-35"),
 # one-letter words kept. The same tokens as r"(?u)\b\w[\w\-]*\w\b|\b\w\b" (tests/test_model.py
@@ -46,12 +47,23 @@ CHAR_SPEC = {"analyzer": "char_wb", "ngram_range": [3, 5], "min_df": 2, "subline
 GAZETTEER_SPEC = {"analyzer": "word", "token_pattern": r"(?<!\S)[^@\s]\S*", "lowercase": False,
                   "sublinear_tf": True}
 GAZETTEER_DOC_SPEC = dict(GAZETTEER_SPEC, token_pattern=r"@\S+")
+# The headline's words again, apart: news states its subject there, and the body's l2 norm no longer
+# dilutes them. Read by theme alone: on the corpus's dev split (three seeds) theme micro-F1 rose
+# 0.8311 -> 0.8367 (cross-validated 0.8393 -> 0.8422, Brier 0.0372 -> 0.0359) while region, whose
+# stage already reads where the text first names each region, was level (0.9449 -> 0.9446).
+TITLE_FACETS = ["theme"]
 
 
-def default_blocks(with_gazetteer: bool) -> list[dict]:
-    """Return the feature blocks of the default model: name, input column, weight, vectorizer spec."""
+def default_blocks(with_gazetteer: bool, facets: Sequence[str] | None = None) -> list[dict]:
+    """Return the feature blocks of the default model: name, input column, weight, vectorizer spec,
+    and for a block that only some facets read, "facets". facets: the data's (None: any); a block
+    that none of them reads is left out."""
     blocks = [{"name": "word", "column": TEXT_COLUMN, "weight": 1.0, "spec": WORD_SPEC},
               {"name": "char", "column": TEXT_COLUMN, "weight": 1.0, "spec": CHAR_SPEC}]
+    readers = [f for f in TITLE_FACETS if facets is None or f in facets]
+    if readers:
+        blocks.append({"name": "title", "column": TITLE_COLUMN, "weight": 1.0, "spec": WORD_SPEC,
+                       "facets": readers})
     if with_gazetteer:
         blocks.append({"name": "gazetteer", "column": GAZETTEER_COLUMN, "weight": 1.0,
                        "spec": GAZETTEER_SPEC})
@@ -81,17 +93,31 @@ def build_column_transformer(blocks: list[dict]) -> "ColumnTransformer":
         sparse_threshold=1.0)
 
 
-def input_rows(texts: Iterable[str], matcher: "Matcher | None") -> list[tuple[str, str]]:
-    """Return one (text, gazetteer tokens) row per text: TEXT_COLUMN and GAZETTEER_COLUMN."""
+def input_rows(texts: Iterable[str], matcher: "Matcher | None") -> list[tuple[str, str, str]]:
+    """Return one (text, gazetteer tokens, title) row per text: TEXT_, GAZETTEER_ and TITLE_COLUMN."""
     if matcher is None:
-        return [(text, "") for text in texts]
-    return [(text, matcher.feature_string(text)) for text in texts]
+        return [(text, "", title_of(text)) for text in texts]
+    return [(text, matcher.feature_string(text), title_of(text)) for text in texts]
+
+
+def title_of(text: str) -> str:
+    """Return a text's first line: its headline (documents.compose_text puts the title there)."""
+    return text.partition("\n")[0]
+
+
+def facet_columns(blocks: list[dict], sizes: Sequence[int], facet: str) -> np.ndarray | None:
+    """Return the columns of the feature matrix that a facet's heads read (None: all of them)."""
+    if all(facet in b.get("facets", [facet]) for b in blocks):
+        return None
+    offsets = np.cumsum([0, *sizes])
+    return np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i, b in enumerate(blocks)
+                           if facet in b.get("facets", [facet])]).astype(np.int64)
 
 
 def model_inputs(texts: Iterable[str], matcher: "Matcher | None") -> np.ndarray:
-    """Return the rows as the two-column object array scikit-learn's ColumnTransformer selects from."""
+    """Return the rows as the three-column object array scikit-learn's ColumnTransformer selects from."""
     rows = input_rows(texts, matcher)
-    table = np.empty((len(rows), 2), dtype=object)
+    table = np.empty((len(rows), 3), dtype=object)
     if rows:
         table[:] = rows
     return table

@@ -30,7 +30,7 @@ from .errors import DataError
 from .competition import (COMPETITION_C, COMPETITION_INPUTS, MAX_COMPETING_LABELS, CompetitionStage,
                           fit_competition)
 from .evaluation import calibration_report, facet_report, label_matrix, micro_f1
-from .features import FittedFeatures, build_column_transformer, default_blocks, model_inputs
+from .features import FittedFeatures, build_column_transformer, default_blocks, facet_columns, model_inputs
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
 from .salience import (CONTEXT_SPAN, CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE_C, SALIENCE_FEATURES,
@@ -43,13 +43,14 @@ Progress = Callable[[str], None]
 
 
 def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None,
-                    head_c: dict[str, float] | None = None) -> dict:
+                    head_c: dict[str, float] | None = None, facets: list[str] | None = None) -> dict:
     """Return every hyper-parameter of the model (recorded in the model card).
 
     nb_alpha: None for the default heads; a smoothing value for NB-LR heads (see nb_weighting.py).
     head_c: the heads' C by facet, where it is not HEAD_PARAMS["C"] (None: HEAD_C_BY_FACET's).
+    facets: the data's facets, which decide the blocks read by some facets only (None: all of them).
     """
-    return {"blocks": default_blocks(with_gazetteer), "head": dict(HEAD_PARAMS),
+    return {"blocks": default_blocks(with_gazetteer, facets), "head": dict(HEAD_PARAMS),
             "head_c_by_facet": dict(HEAD_C_BY_FACET if head_c is None else head_c), "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
             "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
@@ -63,11 +64,17 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None,
 
 
 def build_pipeline(params: dict, facet: str | None = None) -> Pipeline:
-    """Return the stock scikit-learn pipeline for one facet: features, then one-vs-rest logistic regression."""
+    """Return the stock scikit-learn pipeline for one facet: the feature blocks it reads, then
+    one-vs-rest logistic regression. Without a facet: every block, and the default C.
+
+    Training fits the blocks once for all facets (fit_pipelines); each facet's classifier then reads
+    its blocks' columns of that matrix, which is what this pipeline computes.
+    """
     head = LogisticRegression(**{**params["head"], "C": params.get("head_c_by_facet", {}).get(facet, params["head"]["C"])})
     classifier = (OneVsRestClassifier(head) if params.get("nb_alpha") is None
                   else NBOneVsRest(head, alpha=params["nb_alpha"]))
-    return Pipeline([("features", build_column_transformer(params["blocks"])), ("classifier", classifier)])
+    blocks = [b for b in params["blocks"] if facet is None or facet in b.get("facets", [facet])]
+    return Pipeline([("features", build_column_transformer(blocks)), ("classifier", classifier)])
 
 
 def data_fingerprint(docs: list[Document]) -> str:
@@ -94,7 +101,7 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
         raise DataError(f"--head-c names facets the data does not have: {', '.join(unknown)} "
                         f"(its facets: {', '.join(taxonomy.facet_names)})")
     head_c = {f: c for f, c in HEAD_C_BY_FACET.items() if f in taxonomy.facet_names} | (head_c or {})
-    params = hyperparameters(matcher is not None, nb_alpha, head_c)
+    params = hyperparameters(matcher is not None, nb_alpha, head_c, taxonomy.facet_names)
     params["head"]["random_state"] = seed
     inputs = model_inputs((d.text for d in docs), matcher)
     targets = {f.name: label_matrix([d.labels.get(f.name, []) for d in docs], list(f.labels))
@@ -114,7 +121,8 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
             salience = (pairs, folds, seed)
         head, facet_metrics = make_head(facet.name, list(facet.labels), pipes[facet.name],
                                         scores[facet.name], targets[facet.name], features.n_features, salience,
-                                        competing=(folds, seed) if salience is None else None)
+                                        competing=(folds, seed) if salience is None else None,
+                                        columns=pipes["columns"][facet.name])
         heads.append(head)
         report[facet.name] = facet_metrics
     return features, heads, {"hyperparameters": params, "cross_validation": report, "folds": folds,
@@ -130,13 +138,19 @@ def region_facet(taxonomy: Taxonomy, matcher) -> str | None:
 
 
 def fit_pipelines(inputs: np.ndarray, targets: dict[str, np.ndarray], params: dict) -> dict:
-    """Fit the shared features once and one classifier per facet (the per-facet pipelines share step one)."""
+    """Fit the shared features once and one classifier per facet on the columns of the blocks it
+    reads (out["columns"][facet], None for all): the per-facet pipelines share step one."""
     features = build_pipeline(params).named_steps["features"]
     X = features.fit_transform(inputs)
-    out = {"features": features}
+    sizes = [len(features.named_transformers_[b["name"]].vocabulary_) for b in params["blocks"]]
+    out = {"features": features, "columns": {f: facet_columns(params["blocks"], sizes, f) for f in targets}}
     for facet, Y in targets.items():
-        out[facet] = _fit_classifier(X, Y, params, facet)
+        out[facet] = _fit_classifier(_read_by(X, out["columns"][facet]), Y, params, facet)
     return out
+
+
+def _read_by(X, columns: np.ndarray | None):
+    return X if columns is None else X[:, columns]
 
 
 def _fit_classifier(X, Y: np.ndarray, params: dict, facet: str) -> OneVsRestClassifier:
@@ -152,7 +166,7 @@ def _fit_classifier(X, Y: np.ndarray, params: dict, facet: str) -> OneVsRestClas
 def _fold_scores(inputs, targets, train_idx, test_idx, params) -> dict[str, np.ndarray]:
     pipes = fit_pipelines(inputs[train_idx], {f: Y[train_idx] for f, Y in targets.items()}, params)
     X_test = pipes["features"].transform(inputs[test_idx])
-    return {f: _decision(pipes[f], X_test, Y.shape[1]) for f, Y in targets.items()}
+    return {f: _decision(pipes[f], _read_by(X_test, pipes["columns"][f]), Y.shape[1]) for f, Y in targets.items()}
 
 
 def _decision(clf: OneVsRestClassifier, X, n_labels: int) -> np.ndarray:
@@ -179,15 +193,18 @@ def cross_validate_and_fit(inputs, targets, params, folds, seed, n_jobs) -> tupl
 def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores: np.ndarray,
               gold: np.ndarray, n_features: int,
               salience: tuple[list, int, int] | None = None,
-              competing: tuple[int, int] | None = None) -> tuple[Head, dict]:
+              competing: tuple[int, int] | None = None,
+              columns: np.ndarray | None = None) -> tuple[Head, dict]:
     """Build a facet's head from its final classifier and its cross-validated scores.
+
+    columns: the features the classifier read (None: all n_features); its weights on the others are 0.
 
     salience: (per document, its labels' salience.PairInput; folds; seed) to fit a region stage on
     the Platt logits. competing: (folds, seed) to fit a competition stage on them instead, kept if
     the facet is multi-label, has at most MAX_COMPETING_LABELS labels and the stage raises its
     cross-validated micro-F1.
     """
-    coef, intercept = _weights(clf, len(labels), n_features)
+    coef, intercept = _weights(clf, len(labels), n_features, columns)
     calibration = np.array([fit_platt(cv_scores[:, i], gold[:, i]) for i in range(len(labels))])
     stage = competition = None
     exclusive = bool(len(gold) and (gold.sum(1) == 1).all())
@@ -234,12 +251,14 @@ def _tuned_micro_f1(probs: np.ndarray, gold: np.ndarray) -> float:
     return micro_f1(gold.astype(bool), probs >= thresholds)
 
 
-def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int,
+             columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     coef = np.zeros((n_labels, n_features), dtype=np.float32)
     intercept = np.zeros(n_labels, dtype=np.float64)
+    read = slice(None) if columns is None else columns
     for i, est in enumerate(clf.estimators_):
         if hasattr(est, "coef_"):
-            coef[i] = est.coef_.ravel()
+            coef[i, read] = est.coef_.ravel()
             intercept[i] = est.intercept_[0]
         else:  # constant predictor: the label was always (or never) present
             intercept[i] = 10.0 if est.y_ else -10.0
