@@ -136,8 +136,8 @@ def _read_plain(text: str, rel: str, result: FileResult) -> None:
         return
     start = next((i for i in filled if not _DATE_LINE.fullmatch(lines[i].strip())), filled[0])
     # Only once the body has begun: a page that opens with such a heading keeps its text.
-    end = next((i for i in filled if i > start + 1 and _TEASER_SECTION.fullmatch(_MD_HEADING.sub("", lines[i]).strip())),
-               len(lines))
+    end = next((i for i in filled
+                if i > start + 1 and _TEASER_SECTION.fullmatch(_MD_HEADING.sub("", lines[i]).strip())), len(lines))
     title = _MD_HEADING.sub("", lines[start]).strip().strip("#").strip() or lines[start].strip()
     body = "\n".join(line for line in lines[start + 1:end] if not _MD_HEADING.fullmatch(line)).strip()
     result.items.append(Item(rel, title, body))

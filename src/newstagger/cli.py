@@ -206,7 +206,8 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
 
 @main.command(epilog=_settings_epilog("close_linger", "max_text_chars", "max_batch", "max_body_bytes"))
 @click.option("--host", default=None, help=f"{SETTINGS['host'].help} [default: {SETTINGS['host'].default}]")
-@click.option("--port", type=click.IntRange(SETTINGS["port"].minimum, SETTINGS["port"].maximum), default=None, help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
+@click.option("--port", type=click.IntRange(SETTINGS["port"].minimum, SETTINGS["port"].maximum), default=None,
+              help=f"{SETTINGS['port'].help} [default: {SETTINGS['port'].default}]")
 @click.option("--workers", type=click.IntRange(SETTINGS["workers"].minimum, SETTINGS["workers"].maximum),
               default=None, help=f"{SETTINGS['workers'].help} [default: {SETTINGS['workers'].default}]")
 @click.option("--pin-workers/--no-pin-workers", default=None,

@@ -70,7 +70,8 @@ def build_pipeline(params: dict, facet: str | None = None) -> Pipeline:
     Training fits the blocks once for all facets (fit_pipelines); each facet's classifier then reads
     its blocks' columns of that matrix, which is what this pipeline computes.
     """
-    head = LogisticRegression(**{**params["head"], "C": params.get("head_c_by_facet", {}).get(facet, params["head"]["C"])})
+    c = params.get("head_c_by_facet", {}).get(facet, params["head"]["C"])
+    head = LogisticRegression(**{**params["head"], "C": c})
     classifier = (OneVsRestClassifier(head) if params.get("nb_alpha") is None
                   else NBOneVsRest(head, alpha=params["nb_alpha"]))
     blocks = [b for b in params["blocks"] if facet is None or facet in b.get("facets", [facet])]
