@@ -410,3 +410,20 @@ def test_data_without_a_theme_facet_gets_no_title_block():
 
     assert "title" not in [b["name"] for b in default_blocks(False, ["topics"])]
     assert "title" in [b["name"] for b in default_blocks(True, ["region", "theme"])]
+
+
+def test_the_title_block_counts_the_same_from_any_rows(tiny_data, tiny_tagger):
+    """The title's words are usually read off the text's (shared cache); rows whose title column is not
+    the text's first line are counted apart, and both agree with the stock ColumnTransformer."""
+    docs = read_documents([tiny_data], tiny_tagger.taxonomy)
+    pipe = build_pipeline(hyperparameters(False), "theme").fit(
+        model_inputs([d.text for d in docs], None),
+        label_matrix([d.labels["theme"] for d in docs], tiny_tagger.heads[1].labels).astype(int))
+    rows = [("India signs deal for Rafale jets\nIndia signs deal in Donbas", "", "India signs deal for Rafale jets"),
+            ("Fighting rages in Donbas", "", "India signs deal for Rafale jets"),  # not the text's line
+            ("Ünïcödé Deal\u00a0for JETS\nbody", "", "Ünïcödé Deal\u00a0for JETS"),
+            ("India signs deal", "", "India signs deal for Rafale jets")]  # longer than the text
+    inputs = np.array(rows, dtype=object)
+    for _ in range(2):  # the second pass reads the cache the first one filled
+        np.testing.assert_allclose(tiny_tagger.features.transform(inputs).toarray(),
+                                   pipe.named_steps["features"].transform(inputs).toarray(), atol=1e-6)
