@@ -94,24 +94,30 @@ def build_column_transformer(blocks: list[dict]) -> "ColumnTransformer":
 
 
 def input_rows(texts: Iterable[str], matcher: "Matcher | None") -> list[tuple[str, str, str]]:
-    """Return one (text, gazetteer tokens, title) row per text: TEXT_, GAZETTEER_ and TITLE_COLUMN."""
+    """Return one input_row per text, its gazetteer tokens from the matcher (none without one)."""
     if matcher is None:
-        return [(text, "", title_of(text)) for text in texts]
-    return [(text, matcher.feature_string(text), title_of(text)) for text in texts]
+        return [input_row(text) for text in texts]
+    return [input_row(text, matcher.feature_string(text)) for text in texts]
 
 
-def title_of(text: str) -> str:
-    """Return a text's first line: its headline (documents.compose_text puts the title there)."""
-    return text.partition("\n")[0]
+def input_row(text: str, gazetteer_tokens: str = "") -> tuple[str, str, str]:
+    """Return (text, gazetteer tokens, title): TEXT_, GAZETTEER_ and TITLE_COLUMN. The title is the
+    text's first line, its headline (documents.compose_text puts the title there)."""
+    return text, gazetteer_tokens, text.partition("\n")[0]
+
+
+def reads(block: dict, facet: str | None) -> bool:
+    """Whether a facet's heads read a block (a block without "facets" is read by all; None: any facet)."""
+    return facet is None or facet in block.get("facets", [facet])
 
 
 def facet_columns(blocks: list[dict], sizes: Sequence[int], facet: str) -> np.ndarray | None:
     """Return the columns of the feature matrix that a facet's heads read (None: all of them)."""
-    if all(facet in b.get("facets", [facet]) for b in blocks):
+    if all(reads(b, facet) for b in blocks):
         return None
     offsets = np.cumsum([0, *sizes])
     return np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i, b in enumerate(blocks)
-                           if facet in b.get("facets", [facet])]).astype(np.int64)
+                           if reads(b, facet)]).astype(np.int64)
 
 
 def model_inputs(texts: Iterable[str], matcher: "Matcher | None") -> np.ndarray:

@@ -16,7 +16,7 @@ from . import artifact
 from .competition import COMPETITION_INPUTS, CompetitionStage
 from .config import default_model_path
 from .errors import ModelError
-from .features import FittedFeatures, WeightedTerms, input_rows, title_of
+from .features import FittedFeatures, WeightedTerms, input_row, input_rows
 from .gazetteer import Gazetteer, Matcher
 from .heads import Head, platt
 from .salience import CONTEXT_SPAN, CONTEXT_WINDOW, SALIENCE_FEATURES, SalienceStage
@@ -81,7 +81,7 @@ class Tagger:
     def _tag_chunk(self, texts: list[str], explain: bool) -> list[dict]:
         if self._salient:  # one read of each text gives both the gazetteer tokens and the mentions
             reads = [self.matcher.read(text) for text in texts]
-            inputs = [(text, tokens, title_of(text)) for text, (tokens, _) in zip(texts, reads)]
+            inputs = [input_row(text, tokens) for text, (tokens, _) in zip(texts, reads)]
             evidence = [[head.salience.evidence(mentions, text, head.labels)
                          for text, (_, mentions) in zip(texts, reads)] for head, _, _ in self._salient]
         else:

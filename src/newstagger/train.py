@@ -30,7 +30,7 @@ from .errors import DataError
 from .competition import (COMPETITION_C, COMPETITION_INPUTS, MAX_COMPETING_LABELS, CompetitionStage,
                           fit_competition)
 from .evaluation import calibration_report, facet_report, label_matrix, micro_f1
-from .features import FittedFeatures, build_column_transformer, default_blocks, facet_columns, model_inputs
+from .features import FittedFeatures, build_column_transformer, default_blocks, facet_columns, model_inputs, reads
 from .heads import Head, platt
 from .nb_weighting import NBOneVsRest
 from .salience import (CONTEXT_SPAN, CONTEXT_WINDOW, MIN_CONTEXT_PAIRS, SALIENCE_C, SALIENCE_FEATURES,
@@ -47,11 +47,13 @@ def hyperparameters(with_gazetteer: bool, nb_alpha: float | None = None,
     """Return every hyper-parameter of the model (recorded in the model card).
 
     nb_alpha: None for the default heads; a smoothing value for NB-LR heads (see nb_weighting.py).
-    head_c: the heads' C by facet, where it is not HEAD_PARAMS["C"] (None: HEAD_C_BY_FACET's).
-    facets: the data's facets, which decide the blocks read by some facets only (None: all of them).
+    head_c: the heads' C of some facets, over HEAD_C_BY_FACET's.
+    facets: the data's facets, which decide the blocks read by some facets only and the facets that
+    HEAD_C_BY_FACET applies to (None: all of them).
     """
+    head_c = {f: c for f, c in HEAD_C_BY_FACET.items() if facets is None or f in facets} | (head_c or {})
     return {"blocks": default_blocks(with_gazetteer, facets), "head": dict(HEAD_PARAMS),
-            "head_c_by_facet": dict(HEAD_C_BY_FACET if head_c is None else head_c), "nb_alpha": nb_alpha,
+            "head_c_by_facet": head_c, "nb_alpha": nb_alpha,
             "threshold_range": list(THRESHOLD_RANGE), "calibration": "platt, on cross-validated scores",
             "region_stage": ({"features": list(SALIENCE_FEATURES), "context_window": CONTEXT_WINDOW,
                               "context_span": CONTEXT_SPAN, "min_context_pairs": MIN_CONTEXT_PAIRS, "C": SALIENCE_C,
@@ -74,7 +76,7 @@ def build_pipeline(params: dict, facet: str | None = None) -> Pipeline:
     head = LogisticRegression(**{**params["head"], "C": c})
     classifier = (OneVsRestClassifier(head) if params.get("nb_alpha") is None
                   else NBOneVsRest(head, alpha=params["nb_alpha"]))
-    blocks = [b for b in params["blocks"] if facet is None or facet in b.get("facets", [facet])]
+    blocks = [b for b in params["blocks"] if reads(b, facet)]
     return Pipeline([("features", build_column_transformer(blocks)), ("classifier", classifier)])
 
 
@@ -101,7 +103,6 @@ def fit(docs: list[Document], taxonomy: Taxonomy, *, matcher=None, folds: int = 
     if unknown:
         raise DataError(f"--head-c names facets the data does not have: {', '.join(unknown)} "
                         f"(its facets: {', '.join(taxonomy.facet_names)})")
-    head_c = {f: c for f, c in HEAD_C_BY_FACET.items() if f in taxonomy.facet_names} | (head_c or {})
     params = hyperparameters(matcher is not None, nb_alpha, head_c, taxonomy.facet_names)
     params["head"]["random_state"] = seed
     inputs = model_inputs((d.text for d in docs), matcher)
@@ -220,7 +221,7 @@ def make_head(facet: str, labels: list[str], clf: OneVsRestClassifier, cv_scores
     # A facet every training document carries (e.g. topic codes on a newswire) gets its top label
     # when no label passes its threshold; a facet that may be empty keeps "none" as an answer.
     nonempty = bool(len(gold) and (gold.sum(1) >= 1).all())
-    thresholds = np.array([tune_threshold(cv_probs[:, i], gold[:, i]) for i in range(len(labels))])
+    thresholds = tune_thresholds(cv_probs, gold)
     head = Head(facet, labels, coef, intercept, calibration, thresholds, exclusive, nonempty, stage, competition)
     pred = label_matrix([[labels[i] for i in row] for row in head.assign(cv_probs)], labels)
     metrics = facet_report(gold, pred, labels)
@@ -248,8 +249,7 @@ def _competition_if_better(logits: np.ndarray, probs: np.ndarray, gold: np.ndarr
 
 
 def _tuned_micro_f1(probs: np.ndarray, gold: np.ndarray) -> float:
-    thresholds = np.array([tune_threshold(probs[:, i], gold[:, i]) for i in range(gold.shape[1])])
-    return micro_f1(gold.astype(bool), probs >= thresholds)
+    return micro_f1(gold.astype(bool), probs >= tune_thresholds(probs, gold))
 
 
 def _weights(clf: OneVsRestClassifier, n_labels: int, n_features: int,
@@ -272,6 +272,11 @@ def fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return 0.0, (10.0 if y.all() else -10.0)
     lr = LogisticRegression(C=1e4, solver="lbfgs").fit(scores.reshape(-1, 1), y.astype(int))
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def tune_thresholds(probs: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """Return each label's tune_threshold over (documents x labels) probabilities and gold labels."""
+    return np.array([tune_threshold(probs[:, i], gold[:, i]) for i in range(gold.shape[1])])
 
 
 def tune_threshold(probs: np.ndarray, y: np.ndarray) -> float:
