@@ -12,6 +12,7 @@ from newstagger.artifact import ModelVersionWarning
 from newstagger.documents import read_documents
 from newstagger.evaluation import label_matrix
 from newstagger.features import CHAR_SPEC, WORD_SPEC, model_inputs
+from newstagger.model import _TermOwners
 from newstagger.train import build_pipeline, hyperparameters, train_from_paths
 
 # The off-topic one with its lede: the tiny corpus is too small for a headline alone ("in" is its
@@ -81,6 +82,23 @@ def test_explanation_names_terms_of_this_text(tiny_tagger):
     terms = [t for t, _ in r["explanation"]["theme"]["deals"]]
     assert terms and all(w > 0 for _, w in r["explanation"]["theme"]["deals"])
     assert any(t in "india signs a deal to buy rafale jets" for t in terms)
+
+
+@pytest.mark.parametrize("gram", [" in", "ind", "ndia ", "a ", " a ", "jet", "ets. ", "-35", "zzz", "dia",
+                                  "ana", "nana", "ato)", "n, "])
+def test_character_grams_are_credited_to_the_words_they_were_cut_from(gram):
+    words = ["india", "indian,", "a", "jets.", "f-35", "media", "india", "banana", "(nato)"]
+    # char_wb pads each word with one space; the words are shown without their edge punctuation
+    naive = sorted({w.strip("\"'.,;:!?()[]{}") or w for w in words if gram in f" {w} "})
+    assert _TermOwners(words, []).words_containing(gram) == naive
+
+
+def test_explanations_name_whole_words_not_fragments(tiny_tagger):
+    text = "Shelling in Ladakh. Troops exchange fire on Sunday. Talks: none (officials say)."
+    [r] = tiny_tagger.tag([text], explain=True)
+    words = {w.strip(".,:()") for w in text.lower().split()}
+    terms = [t for labels in r["explanation"].values() for pairs in labels.values() for t, _ in pairs]
+    assert terms and all(set(t.split()) <= words for t in terms)
 
 
 def test_save_load_round_trip(tiny_tagger, tmp_path):

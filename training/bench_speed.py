@@ -9,7 +9,8 @@ half's headlines, texts the process has not seen, are timed. The first-pass figu
 headlines with every cache empty (a fresh process). Articles: half warm, the other half timed.
 Prints the best round (timeit's rule: slower rounds measured the machine's other work), for the
 full Tagger and for the word+char vectorizers alone (the floor any TF-IDF model pays),
-one-headline-a-call latency, the gazetteer matcher, and model load time. For a model with a region
+one-headline-a-call latency, the gazetteer matcher, model load time, and what explain=True costs
+(one text a call, as the service and the try-it page ask for it). For a model with a region
 stage (src/newstagger/salience.py), the headlines are timed once more with and without the stage,
 the same model otherwise, to show what the stage costs.
 Runs on one core (the caller's process); OMP/BLAS threads are set to 1.
@@ -104,8 +105,22 @@ def main() -> None:
               f"ratio {f['warm'] / f['vectorizers alone']:.2f}")
         if name == "headlines" and "matcher" in f:
             print(f"{'gazetteer matcher':18} {f['matcher']:8.0f} headlines/s")
+    print_explain_cost(tagger, [h for h, _ in pairs[:500]], articles[:100], args.rounds)
     if any(head.salience is not None for head in tagger.heads):
         print_stage_cost(tagger, pairs, args.rounds, vectorize_only)
+
+
+def print_explain_cost(tagger: Tagger, headlines: list[str], articles: list[str], rounds: int) -> None:
+    """Time one text a call with explain=True against without, the same warm texts, best of `rounds`."""
+    tagger.tag(headlines + articles)
+    for name, texts in (("headlines", headlines), ("400-word articles", articles)):
+        best = {}
+        for _ in range(rounds):
+            for explain in (False, True):
+                rate = len(texts) / seconds(lambda ts: [tagger.tag(t, explain=explain) for t in ts], texts)
+                best[explain] = max(rate, best.get(explain, 0.0))
+        print(f"{'explain=True':18} {name}, one a call: {best[True]:.0f}/s = {1e3 / best[True]:.2f} ms, "
+              f"without {best[False]:.0f}/s (ratio {best[True] / best[False]:.2f})")
 
 
 def print_stage_cost(tagger: Tagger, pairs, rounds: int, vectorize_only) -> None:

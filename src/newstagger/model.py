@@ -168,7 +168,10 @@ class Tagger:
     def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]]) -> dict:
         hits = self.matcher.matches(text) if self.matcher else []
         mentions = self.matcher.read(text)[1] if self._salient else []
-        words = _words(text)
+        # Which readable terms a column stands for depends on the text, not on the label: found
+        # once here, it serves every label explained.
+        owners = _TermOwners(self.features.char_words(text), hits)
+        attribution = _Attribution([owners.shares(*self.features.feature_name(j)) for j in columns.tolist()])
         out: dict[str, dict[str, list]] = {}
         for k, head in enumerate(self.heads):
             out[head.facet] = {}
@@ -183,20 +186,8 @@ class Tagger:
                     stage_terms = head.salience.explain(mentions, text, label)
                 elif head.competition is not None:  # the stage's units, as for the region stage
                     contrib = contrib * (head.calibration[i, 0] * head.competition.own_weight(i))
-                out[head.facet][label] = self._top_terms(columns, contrib, words, hits, stage_terms)
+                out[head.facet][label] = attribution.top_terms(contrib, stage_terms)
         return out
-
-    def _top_terms(self, indices: np.ndarray, contrib: np.ndarray, words: list[str], hits,
-                   extra: list[tuple[str, float]]) -> list:
-        totals: dict[str, float] = defaultdict(float)
-        for j, c in zip(indices, contrib):
-            block, term = self.features.feature_name(int(j))
-            for name, share in _attribute(block, term, words, hits):
-                totals[name] += c * share
-        for name, weight in extra:
-            totals[name] += weight
-        ranked = sorted(((t, w) for t, w in totals.items() if w > 0), key=lambda tw: -tw[1])
-        return [[t, round(float(w), 4)] for t, w in ranked[:EXPLAIN_TOP]]
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -338,20 +329,79 @@ def _checked_text(text: object) -> str:
     return text
 
 
-def _words(text: str) -> list[str]:
-    return [w for w in (t.strip(_EDGE_PUNCT) for t in text.lower().split()) if w]
+class _Attribution:
+    """One text's columns, each split over the readable terms it stands for, as flat arrays: a
+    label's term totals are then one np.bincount, which adds in the same order as a loop would."""
+
+    def __init__(self, shares: list[list[tuple[str, float]]]):
+        names: dict[str, int] = {}
+        columns, terms, fractions = [], [], []
+        for column, column_shares in enumerate(shares):
+            for name, share in column_shares:
+                columns.append(column)
+                terms.append(names.setdefault(name, len(names)))
+                fractions.append(share)
+        self.names = list(names)
+        self.columns = np.array(columns, dtype=np.intp)
+        self.terms = np.array(terms, dtype=np.intp)
+        self.fractions = np.array(fractions, dtype=np.float64)
+
+    def top_terms(self, contrib: np.ndarray, extra: list[tuple[str, float]]) -> list:
+        """Return the EXPLAIN_TOP terms that pushed a label most, from its columns' contributions
+        and a stage's own terms."""
+        sums = np.bincount(self.terms, weights=contrib[self.columns] * self.fractions, minlength=len(self.names))
+        totals = dict(zip(self.names, sums.tolist()))
+        for name, weight in extra:
+            totals[name] = totals.get(name, 0.0) + weight
+        ranked = sorted(((t, w) for t, w in totals.items() if w > 0), key=lambda tw: -tw[1])
+        return [[t, round(float(w), 4)] for t, w in ranked[:EXPLAIN_TOP]]
 
 
-def _attribute(block: str, term: str, words: list[str], hits) -> Iterable[tuple[str, float]]:
-    """Split one feature's contribution over the readable terms it stands for."""
-    if block == "char":
-        owners = sorted({w for w in words if term in f" {w} "})
-        return [(w, 1 / len(owners)) for w in owners] if owners else [(term.strip(), 1.0)]
-    if block == "gazetteer":
-        owners = [h.describe() for h in hits if h.has_token(term)]
-        return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
-    if block == "gazetteer-doc":  # "@most:europe" is owned by the hits that named europe
-        region = term.partition(":")[2]
-        owners = list(dict.fromkeys(h.describe() for h in hits if region in h.regions and not h.stray))
-        return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
-    return [(term, 1.0)]
+class _TermOwners:
+    """The readable terms of one text that its features stand for: a character n-gram, the words
+    it was cut from; a gazetteer token, the hits that made it.
+
+    words: the text's words as the character block cut them (lowercased, accents stripped); they
+    are shown without the punctuation at their edges ("nato," is "nato").
+    """
+
+    def __init__(self, words: list[str], hits):
+        self.words = list(dict.fromkeys(words))
+        self.hits = hits
+        self._grams: dict[int, dict[str, set[str]]] = {}
+
+    def shares(self, block: str, term: str) -> list[tuple[str, float]]:
+        """Split one feature's contribution over the readable terms it stands for."""
+        if block == "char":
+            owners = self.words_containing(term)
+            return [(w, 1 / len(owners)) for w in owners] if owners else [(term.strip(), 1.0)]
+        if block == "gazetteer":
+            owners = [h.describe() for h in self.hits if h.has_token(term)]
+            return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
+        if block == "gazetteer-doc":  # "@most:europe" is owned by the hits that named europe
+            region = term.partition(":")[2]
+            owners = list(dict.fromkeys(h.describe() for h in self.hits if region in h.regions and not h.stray))
+            return [(o, 1 / len(owners)) for o in owners] if owners else [(term, 1.0)]
+        return [(term, 1.0)]
+
+    def words_containing(self, gram: str) -> list[str]:
+        """Return, sorted, the shown words whose padded form (" word ", as char_wb pads) contains the gram.
+
+        Through one index per gram length of every padded word's substrings: testing each gram
+        against each word took 0.7 s for a 600-word article, and grew with the square of its length.
+        """
+        index = self._grams.get(len(gram))
+        if index is None:
+            index = self._grams[len(gram)] = _substrings(self.words, len(gram))
+        return sorted(index.get(gram, ()))
+
+
+def _substrings(words: list[str], n: int) -> dict[str, set[str]]:
+    """Return each n-character substring of the padded words -> the words that contain it, shown
+    without their edge punctuation."""
+    index: dict[str, set[str]] = defaultdict(set)
+    for word in words:
+        padded, shown = f" {word} ", word.strip(_EDGE_PUNCT) or word
+        for start in range(len(padded) - n + 1):
+            index[padded[start:start + n]].add(shown)
+    return index
