@@ -179,6 +179,24 @@ def test_reload_with_a_broken_model_keeps_the_old_one(server):
     assert requests.post(f"{base}/classify", json=HEADLINE, timeout=5).status_code == 200
 
 
+def test_serve_announces_its_address_once_it_listens(tmp_path, tiny_model_path):
+    """The "serving ... on http://..." line is printed after the bind: a script may connect as soon as it reads it."""
+    port = _free_port()
+    proc = subprocess.Popen([_newstagger(), "serve", "--model", str(tiny_model_path), "--port", str(port),
+                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while "serving model" not in line:
+            line = proc.stderr.readline()
+            assert line, "serve exited without announcing its address"
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass  # refused if the line had come before the bind
+        assert f"http://127.0.0.1:{port}" in line and f"kill -HUP {proc.pid} " in line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
 def test_serve_fails_cleanly_on_a_bad_model(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"junk")

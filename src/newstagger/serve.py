@@ -95,11 +95,20 @@ class ServiceApplication(BaseApplication):
                    "workers": self.settings["workers"], "worker_class": "sync",
                    "accesslog": None, "errorlog": "-", "loglevel": self.settings["log_level"],
                    "timeout": 60, "graceful_timeout": 30, "proc_name": "newstagger",
-                   "child_exit": _child_exit, "control_socket_disable": True, "preload_app": True}
+                   "child_exit": _child_exit, "control_socket_disable": True, "preload_app": True,
+                   "when_ready": self.announce}
         if self.settings["pin_workers"] and hasattr(os, "sched_setaffinity"):  # Linux; macOS has no affinity call
             options["post_fork"] = pin_worker
         for key, value in options.items():
             self.cfg.set(key, value)
+
+    def announce(self, arbiter: Arbiter) -> None:
+        """Say where the service listens, once gunicorn has bound the address (its when_ready hook),
+        so the line is true when printed and a script may wait for it."""
+        s = self.settings
+        print(f"newstagger: serving model {self.snapshots.version} from {s['model']} on "
+              f"http://{s['host']}:{s['port']} with {s['workers']} workers "
+              f"(pid {arbiter.pid}; kill -HUP {arbiter.pid} reloads the model)", file=sys.stderr, flush=True)
 
     def load(self):
         _configure_logging(self.settings["log_level"])
@@ -154,10 +163,7 @@ def run_server(settings: dict[str, Any]) -> None:
         # Set before any worker imports prometheus_client, so counters are summed over workers.
         os.environ[MULTIPROC_ENV] = str(workdir / "metrics")
         app = ServiceApplication(settings, workdir)
-        version = app.snapshots.refresh()
-        print(f"newstagger: serving model {version} from {settings['model']} on "
-              f"http://{settings['host']}:{settings['port']} with {settings['workers']} workers "
-              f"(pid {master}; kill -HUP {master} reloads the model)", file=sys.stderr, flush=True)
+        app.snapshots.refresh()
         app.run()
     finally:
         # Workers leave through this frame too (gunicorn exits them with SystemExit): only the master cleans up.
