@@ -241,6 +241,37 @@ def test_resume_cuts_a_torn_line_and_skips_what_is_done(folder, tmp_path, tiny_m
     assert len(errors) == len({(e["path"], e["line"], e["kind"]) for e in errors}) == 3
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_explain_adds_the_terms_behind_each_label(folder, tmp_path, tiny_model_path, tiny_tagger, fmt):
+    out = tmp_path / f"out.{fmt}"
+    tag_directory(folder, out=out, fmt=fmt, model_path=tiny_model_path, include=["sub/*"], workers=2,
+                  chunk_files=2, explain=True)
+    if fmt == "jsonl":
+        records = _jsonl(out)
+    else:
+        with out.open(encoding="utf-8", newline="") as fh:
+            records = [dict(r, explanation=json.loads(r["explanation"])) for r in csv.DictReader(fh)]
+    assert len(records) == EXPECTED_DOCS - 1
+    a_txt = next(r for r in records if r["path"] == "sub/a.txt")
+    text = (folder / "sub" / "a.txt").read_text(encoding="utf-8")
+    # the same explanation as the Python API gives for the file's text (its title line, then its body)
+    assert a_txt["explanation"] == tiny_tagger.tag([text.strip()], explain=True)[0]["explanation"]
+    for r in records:
+        labels = r["labels"] if fmt == "jsonl" else {f: [x for x in r[f].split("|") if x] for f in ("region", "theme")}
+        assert {f: sorted(e) for f, e in r["explanation"].items()} == {f: sorted(v) for f, v in labels.items()}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_refuses_a_partial_file_with_other_columns(folder, tmp_path, runner, tiny_model_path, fmt):
+    full = tmp_path / f"full.{fmt}"
+    tag_directory(folder, out=full, fmt=fmt, model_path=tiny_model_path)
+    (tmp_path / f"o.{fmt}.partial").write_text("".join(full.read_text(encoding="utf-8").splitlines(keepends=True)[:3]))
+    result = runner.invoke(main, ["tag", str(folder), "-o", str(tmp_path / f"o.{fmt}"), "--format", fmt, "--resume",
+                                  "--explain", "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and f"o.{fmt}.partial was written with other columns" in result.output
+    assert (tmp_path / f"o.{fmt}.partial").exists() and not (tmp_path / f"o.{fmt}").exists()
+
+
 def _orphans(marker: str) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():

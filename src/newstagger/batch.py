@@ -20,14 +20,10 @@ from .batch_discovery import chunks, discover
 from .batch_output import Sink, csv_columns, errors_path, format_records, partial_path
 from .batch_readers import NOTE_KINDS, read_file
 from .documents import compose_text
-from .errors import NewstaggerError
+from .errors import BatchUsageError
 
 SINGLE_DOC = (".txt", ".md", ".html", ".htm")
 _TAGGERS: dict[str, object] = {}   # model path -> Tagger, one per worker process
-
-
-class BatchUsageError(NewstaggerError):
-    """The run cannot start as asked (the CLI exits with status 2)."""
 
 
 @dataclass
@@ -53,8 +49,9 @@ class Summary:
 
 
 def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, list[str]],
-              max_bytes: int, fmt: str, columns: list[str]) -> tuple[list[tuple], list[dict], int]:
-    """Read and tag a chunk of files; return (records, errors, files read). Runs in a worker.
+              max_bytes: int, fmt: str, columns: list[str], explain: bool = False) -> tuple[list[tuple], list[dict], int]:
+    """Read and tag a chunk of files (with explanations if asked); return (records, errors, files
+    read). Runs in a worker.
 
     Each record comes back as (path, id, its output line): formatting here, in the workers,
     keeps the parent's single core free for writing.
@@ -69,8 +66,8 @@ def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, l
             if item.id not in done:
                 records.append({"path": rel, "id": item.id})
                 texts.append(compose_text(item.title, item.body))
-    for record, tags in zip(records, tagger.tag(texts) if texts else []):
-        record.update(labels=tags["labels"], scores=tags["scores"])
+    for record, tags in zip(records, tagger.tag(texts, explain=explain) if texts else []):
+        record.update(tags)
     lines = [(r["path"], r["id"], format_records([r], fmt, columns)) for r in records]
     return lines, errors, len(rels)
 
@@ -120,8 +117,10 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
                   model_path: str | Path, workers: int = 1, resume: bool = False,
                   include: Iterable[str] = (), exclude: Iterable[str] = (), scheduler: str | object | None = None,
                   chunk_files: int | None = None, max_bytes: int = 10_000_000, stream: TextIO | None = None,
-                  progress: bool = False) -> Summary:
+                  progress: bool = False, explain: bool = False) -> Summary:
     """Tag every supported file under root into OUT (or `stream`); return the run's summary.
+
+    explain: give each record the terms that drove its labels (Tagger.tag's explanation).
 
     chunk_files: files per task; None takes the batch_chunk setting (batch_dask_chunk on Dask).
     """
@@ -139,14 +138,15 @@ def tag_directory(root: str | Path, *, out: str | Path | None = None, fmt: str =
         # Load in the parent: a bad model fails early with one clear message, and local workers,
         # forked from here, inherit the loaded model instead of each loading it again.
         tagger = _TAGGERS[str(model_path)] = Tagger.load(model_path)
-        sink = Sink(out, fmt, csv_columns(tagger.taxonomy.to_dict()), resume=resume, stream=stream or sys.stdout)
+        sink = Sink(out, fmt, csv_columns(tagger.taxonomy.to_dict(), explain), resume=resume,
+                    stream=stream or sys.stdout)
         summary = Summary(resumed=sink.resumed, output=str(out) if out else "-",
                           errors_file=str(errors_path(out)) if out else None)
         skip = [p for p in (out, out and partial_path(out), out and errors_path(out),
                             out and partial_path(errors_path(out))) if p]
         files, problems = discover(root, include, exclude, skip)
         _report(sink, summary, [], problems, stream_errors=out is None)
-        tasks = [(*task, fmt, sink.columns) for task in _tasks(str(root), files, sink, chunk_files, max_bytes)]
+        tasks = [(*task, fmt, sink.columns, explain) for task in _tasks(str(root), files, sink, chunk_files, max_bytes)]
         bar = _bar(len(files), progress)
         bar.update(len(files) - sum(len(t[1]) for t in tasks))
         try:

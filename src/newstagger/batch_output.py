@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from .errors import BatchUsageError
+
 PARTIAL = ".partial"
 ERRORS = ".errors.jsonl"
 
@@ -24,11 +26,13 @@ def errors_path(out: Path) -> Path:
     return out.with_name(out.name + ERRORS)
 
 
-def csv_columns(taxonomy: dict) -> list[str]:
-    """Return the CSV header: path, id, one labels column per facet, one score column per label."""
+def csv_columns(taxonomy: dict, explain: bool = False) -> list[str]:
+    """Return the CSV header: path, id, one labels column per facet, one score column per label,
+    and with explanations an "explanation" column (the record's explanation object as JSON)."""
     facets = taxonomy["facets"]
     return (["path", "id", *facets]
-            + [f"score.{f}.{lab}" for f, spec in facets.items() for lab in spec["labels"]])
+            + [f"score.{f}.{lab}" for f, spec in facets.items() for lab in spec["labels"]]
+            + (["explanation"] if explain else []))
 
 
 def format_records(records: list[dict], fmt: str, columns: list[str] | None = None) -> str:
@@ -40,6 +44,8 @@ def format_records(records: list[dict], fmt: str, columns: list[str] | None = No
     for r in records:
         row = {"path": r["path"], "id": r["id"], **{f: "|".join(v) for f, v in r["labels"].items()},
                **{f"score.{f}.{lab}": p for f, s in r["scores"].items() for lab, p in s.items()}}
+        if "explanation" in r:
+            row["explanation"] = json.dumps(r["explanation"], ensure_ascii=False)
         writer.writerow([row.get(c, "") for c in columns or []])
     return buf.getvalue()
 
@@ -107,12 +113,29 @@ class Sink:
         fh.flush()
 
     def _load(self, part: Path, err_part: Path) -> None:
-        for line in _complete_lines(part, csv_header=self.fmt == "csv"):
+        lines = _complete_lines(part, csv_header=self.fmt == "csv")
+        self._check_resumable(part, lines)
+        for line in lines:
             rec = line if isinstance(line, dict) else dict(zip(self.columns, line))
             self.done.setdefault(rec["path"], set()).add(rec["id"])
             self.resumed += 1
         for err in _complete_lines(err_part, csv_header=False) if err_part.exists() else []:
             self.error_keys.add(_key(err))
+
+
+    def _check_resumable(self, part: Path, lines: list) -> None:
+        """Refuse to append to a partial file whose records have other fields than this run's (another
+        model's labels, or with explanations where this run has none, or the reverse)."""
+        if self.fmt == "csv":
+            with open(part, encoding="utf-8", newline="") as fh:
+                header = next(csv.reader([fh.readline()]), [])
+            mismatch = bool(header) and header != self.columns  # no header yet: killed before the first write
+        else:
+            mismatch = bool(lines) and ("explanation" in lines[0]) != ("explanation" in self.columns)
+        if mismatch:
+            raise BatchUsageError(f"{part} was written with other columns than this run's (another model, or "
+                                  "--explain on one run and not the other): resume it as it was begun, "
+                                  "or delete it to start again")
 
 
 def _header(columns: list[str]) -> str:

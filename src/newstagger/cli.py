@@ -172,9 +172,11 @@ def _settings_epilog(*names: str) -> str:
 @click.option("--exclude", multiple=True, help="skip files matching this glob (repeatable)")
 @MODEL_OPTION
 @click.option("--scheduler", default=None, help="run on the Dask cluster at this address (tcp://HOST:8786)")
+@click.option("--explain", is_flag=True,
+              help="add the terms that drove each label (CSV: an explanation column holding them as JSON)")
 @click.option("--quiet", is_flag=True, help="no progress bar and no summary")
 @_fail_cleanly
-def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler, quiet) -> None:
+def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler, explain, quiet) -> None:
     """Tag every .txt/.md/.html/.htm/.json/.jsonl file under DIRECTORY.
 
     \b
@@ -190,7 +192,8 @@ def tag(directory, out, fmt, workers, resume, include, exclude, model, scheduler
         summary = tag_directory(directory, out=None if out == "-" else out, fmt=fmt, model_path=cfg["model"],
                                 workers=cfg["batch_workers"], resume=resume, include=include, exclude=exclude,
                                 scheduler=scheduler,  # chunk size: the batch_chunk / batch_dask_chunk setting
-                                max_bytes=cfg["batch_max_bytes"], progress=not quiet and sys.stderr.isatty())
+                                max_bytes=cfg["batch_max_bytes"], progress=not quiet and sys.stderr.isatty(),
+                                explain=explain)
     except (BatchUsageError, ModelError) as exc:
         raise click.UsageError(str(exc)) from None
     if not quiet:

@@ -12,3 +12,7 @@ class DataError(NewstaggerError):
 
 class ModelError(NewstaggerError):
     """A model file is missing, not a model, damaged, or unsafe; nothing of it was run."""
+
+
+class BatchUsageError(NewstaggerError):
+    """A batch run cannot start as asked (the CLI exits with status 2)."""
