@@ -97,6 +97,23 @@ def test_classify_prints_only_json(runner, tiny_model_path):
     assert set(parsed) == {"labels", "scores", "explanation"}
 
 
+def test_info_describes_the_model(runner, tiny_model_path, tiny_tagger):
+    result = runner.invoke(main, ["info", "--model", str(tiny_model_path)])
+    assert result.exit_code == 0, result.output
+    card = tiny_tagger.card
+    assert tiny_tagger.version in result.stdout and f"on {card['training_data']['documents']} documents" in result.stdout
+    thresholds = card["thresholds"]["theme"]
+    for label, threshold in thresholds.items():  # the per-label table, as `train` printed it
+        assert any(line.startswith(label) and line.endswith(f"{threshold:6.3f}") for line in result.stdout.splitlines())
+    as_json = json.loads(runner.invoke(main, ["info", "--json", "--model", str(tiny_model_path)]).stdout)
+    assert as_json["card"] == card and as_json["version"] == tiny_tagger.version
+
+
+def test_info_on_a_missing_model_is_a_clear_error(runner, tmp_path):
+    result = runner.invoke(main, ["info", "--model", str(tmp_path / "none.npz")])
+    assert result.exit_code == 1 and "model file not found" in result.output and "Traceback" not in result.output
+
+
 def test_classify_reads_stdin(runner, tiny_model_path):
     result = runner.invoke(main, ["classify", "-", "--model", str(tiny_model_path)], input="India buys jets\n")
     assert result.exit_code == 0

@@ -233,6 +233,7 @@ def test_card_describes_the_model(tiny_tagger):
     assert card["format_version"] == 4
     assert len(card["training_data"]["sha256"]) == 64 and card["training_data"]["documents"] == 30
     assert set(card["versions"]) >= {"scikit-learn", "numpy", "scipy"}
+    assert all(v[0].isdigit() for v in card["versions"].values())  # pyahocorasick was once "unknown"
     assert set(card["thresholds"]) == {"region", "theme"}
     assert card["metrics"]["cross_validation"]["theme"]["calibration"]["brier"] >= 0
     assert card["hyperparameters"]["head"]["C"] > 0

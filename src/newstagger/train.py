@@ -296,8 +296,8 @@ def build_card(docs: list[Document], taxonomy: Taxonomy, report: dict, heads: li
     """Describe a trained model: data, taxonomy, thresholds, hyper-parameters, versions, metrics."""
     import datetime
     import platform
+    from importlib.metadata import version
 
-    import ahocorasick
     import scipy
     import sklearn
 
@@ -308,7 +308,7 @@ def build_card(docs: list[Document], taxonomy: Taxonomy, report: dict, heads: li
         "newstagger": __version__,
         "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
                      "scipy": scipy.__version__, "python": platform.python_version(),
-                     "pyahocorasick": getattr(ahocorasick, "__version__", "unknown")},
+                     "pyahocorasick": version("pyahocorasick")},  # the module has no __version__
         "training_data": {"sha256": data_fingerprint(docs), "documents": len(docs),
                           "sources": sources or []},
         "taxonomy": taxonomy.to_dict(),
