@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-
 import re
+import socket
 
 import pytest
 
@@ -95,6 +95,18 @@ def test_classify_prints_only_json(runner, tiny_model_path):
     assert result.exit_code == 0, result.output
     parsed = json.loads(result.stdout)
     assert set(parsed) == {"labels", "scores", "explanation"}
+
+
+def test_serve_without_a_model_or_seeds_says_how_to_get_one(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSTAGGER_MODEL", raising=False)
+    with socket.socket() as probe:  # a port that is free, so the address check passes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "model file not found" in result.output and "seeds/" in result.output
+    assert not (tmp_path / "models").exists()
 
 
 def test_info_describes_the_model(runner, tiny_model_path, tiny_tagger):

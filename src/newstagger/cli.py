@@ -266,7 +266,11 @@ def serve(host, port, workers, pin_workers, model, log_level) -> None:
     cfg = resolve({"host": host, "port": port, "workers": workers, "pin_workers": pin_workers, "model": model,
                    "log_level": log_level})
     check_address(cfg["host"], cfg["port"])
-    if model is None and not Path(cfg["model"]).exists() and Path("seeds").is_dir():
+    if model is None and not Path(cfg["model"]).exists():
+        if not Path("seeds").is_dir():
+            raise NewstaggerError(f"{cfg['model']}: model file not found: train one with `newstagger train --data DIR`, "
+                                  "give one with --model, or run serve in the project's folder, whose seeds/ "
+                                  "trains the default model on first use")
         _train_default_model(Path(cfg["model"]))
     run_server(cfg)
 

@@ -50,7 +50,9 @@ class ModelSnapshots:
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with the file, keep serving the old one
             candidate.unlink(missing_ok=True)
             message = str(exc).replace(str(candidate), str(self.source))
-            if isinstance(exc, OSError):
+            if isinstance(exc, FileNotFoundError):
+                message = f"{self.source}: model file not found (train one with `newstagger train`)"
+            elif isinstance(exc, OSError):
                 message = f"{self.source}: cannot read the model file ({exc.strerror or exc})"
             raise ModelError(message if isinstance(exc, (ModelError, OSError))
                              else f"{self.source}: the model failed a test run ({type(exc).__name__}: {message})") from None
