@@ -12,6 +12,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 HEADLINE = "Drone strike hits Kharkiv as fighting rages in Donbas"
+# Playwright's 30 s defaults, doubled: these tests failed once, unexplained, in a suite run that took 71 s
+# instead of about 45 (a loaded machine); a real failure still fails, only later.
+TIMEOUT_MS = 60_000
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
@@ -37,9 +40,10 @@ def test_paste_click_and_see_labels(base_url, tiny_tagger):
 
     expected = tiny_tagger.tag([HEADLINE], explain=True)[0]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True, timeout=TIMEOUT_MS)
         try:
             page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
             page.goto(base_url + "/")
             page.fill("#text", HEADLINE)
             page.click("#go")
@@ -61,9 +65,10 @@ def test_empty_text_is_refused_in_the_page(base_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True, timeout=TIMEOUT_MS)
         try:
             page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
             page.goto(base_url + "/")
             page.click("#go")
             assert "Paste some text first" in page.inner_text("#status")
