@@ -59,11 +59,16 @@ def _umask() -> int:
     return mask
 
 
+def model_not_found(path: str | Path) -> ModelError:
+    """The error for a model file that is not there, wherever it is found missing."""
+    return ModelError(f"{path}: model file not found (train one with `newstagger train`)")
+
+
 def read_model(path: str | Path) -> tuple[dict, dict[str, np.ndarray], dict[str, object]]:
     """Read a model file without running code from it; raise ModelError if it is not a sound model."""
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found (train one with `newstagger train`)")
+        raise model_not_found(path)
     with path.open("rb") as fh:
         if fh.read(4) != b"PK\x03\x04":  # an .npz is a zip; anything else is not ours
             raise ModelError(f"{path}: not a newstagger model (not an .npz archive of arrays)")

@@ -113,21 +113,19 @@ class Sink:
         fh.flush()
 
     def _load(self, part: Path, err_part: Path) -> None:
-        lines = _complete_lines(part, csv_header=self.fmt == "csv")
-        self._check_resumable(part, lines)
+        header, lines = _complete_lines(part, csv_header=self.fmt == "csv")
+        self._check_resumable(part, header, lines)
         for line in lines:
             rec = line if isinstance(line, dict) else dict(zip(self.columns, line))
             self.done.setdefault(rec["path"], set()).add(rec["id"])
             self.resumed += 1
-        for err in _complete_lines(err_part, csv_header=False) if err_part.exists() else []:
+        for err in _complete_lines(err_part, csv_header=False)[1] if err_part.exists() else []:
             self.error_keys.add(_key(err))
 
-    def _check_resumable(self, part: Path, lines: list) -> None:
+    def _check_resumable(self, part: Path, header: list[str] | None, lines: list) -> None:
         """Refuse to append to a partial file whose records have other fields than this run's (another
         model's labels, or with explanations where this run has none, or the reverse)."""
         if self.fmt == "csv":
-            with open(part, encoding="utf-8", newline="") as fh:
-                header = next(csv.reader([fh.readline()]), [])
             mismatch = bool(header) and header != self.columns  # no header yet: killed before the first write
         else:
             mismatch = bool(lines) and ("explanation" in lines[0]) != ("explanation" in self.columns)
@@ -147,14 +145,18 @@ def _key(err: dict) -> tuple:
     return (err["path"], err.get("line", 0), err["kind"], err["message"])
 
 
-def _complete_lines(path: Path, *, csv_header: bool) -> list:
-    """Parse the whole lines of a partial file and cut off anything after the last good one."""
+def _complete_lines(path: Path, *, csv_header: bool) -> tuple[list[str] | None, list]:
+    """Parse the whole lines of a partial file and cut off anything after the last good one.
+
+    Return (the CSV header, None if not csv_header or not yet written whole; the parsed lines after it).
+    """
     data = path.read_bytes()
-    good, parsed, offset = 0, [], 0
+    good, parsed, offset, header = 0, [], 0, None
     lines = data.split(b"\n")
     for i, raw in enumerate(lines[:-1]):      # the last piece has no newline: torn or empty
         offset += len(raw) + 1
         if csv_header and i == 0:
+            header = next(csv.reader([raw.decode("utf-8", errors="replace")]), [])
             good = offset
             continue
         try:
@@ -165,4 +167,4 @@ def _complete_lines(path: Path, *, csv_header: bool) -> list:
         good = offset
     with open(path, "r+b") as fh:
         fh.truncate(good)
-    return parsed
+    return header, parsed

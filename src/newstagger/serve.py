@@ -16,6 +16,7 @@ import gunicorn.util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
+from .artifact import model_not_found
 from .errors import ModelError, NewstaggerError
 from .model import Tagger
 
@@ -51,7 +52,7 @@ class ModelSnapshots:
             candidate.unlink(missing_ok=True)
             message = str(exc).replace(str(candidate), str(self.source))
             if isinstance(exc, FileNotFoundError):
-                message = f"{self.source}: model file not found (train one with `newstagger train`)"
+                message = str(model_not_found(self.source))
             elif isinstance(exc, OSError):
                 message = f"{self.source}: cannot read the model file ({exc.strerror or exc})"
             raise ModelError(message if isinstance(exc, (ModelError, OSError))
