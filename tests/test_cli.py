@@ -90,6 +90,36 @@ def test_evaluate_a_split(runner, tiny_data, tiny_model_path):
     assert report["documents"] == 3
 
 
+def test_evaluate_writes_the_documents_it_got_wrong(runner, tmp_path, tiny_tagger, tiny_model_path):
+    texts = ["Pakistan orders Chinese frigates", "Fighting rages in Donbas", "Floods hit Bavaria"]
+    results = tiny_tagger.tag(texts)
+    predicted = [r["labels"] for r in results]
+    assert predicted[1]["region"], "the test needs a text the tiny model gives a region"
+    # The second document's labels differ from the prediction: no region, and themes that are not it.
+    themes = [t for t in ("deals", "conflict") if t not in predicted[1]["theme"]] or predicted[1]["theme"][:1]
+    assert themes != predicted[1]["theme"]
+    docs = [{"id": "right", "title": texts[0], **predicted[0]},
+            {"id": "wrong", "title": texts[1], "region": [], "theme": themes},
+            {"id": "also-right", "title": texts[2], **predicted[2]}]
+    data = tmp_path / "check.jsonl"
+    data.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "wrong.jsonl"
+    result = runner.invoke(main, ["evaluate", "--data", str(data), "--model", str(tiny_model_path),
+                                  "--errors", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # stdout stays the report alone
+    assert "1 of 3 documents with an error" in result.stderr
+    [record] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (record["where"], record["id"], record["title"]) == (f"{data}:2", "wrong", texts[1])
+    scores = results[1]["scores"]
+    assert record["region"] == {"expected": [], "predicted": predicted[1]["region"], "missed": [],
+                                "extra": predicted[1]["region"],
+                                "scores": {lab: scores["region"][lab] for lab in predicted[1]["region"]}}
+    assert record["theme"]["missed"] == [t for t in themes if t not in predicted[1]["theme"]]
+    assert record["theme"]["extra"] == [t for t in predicted[1]["theme"] if t not in themes]
+    assert not list(tmp_path.glob(".wrong.jsonl.*"))  # no temp file left behind
+
+
 def test_classify_prints_only_json(runner, tiny_model_path):
     result = runner.invoke(main, ["classify", "Shelling in Donbas", "--model", str(tiny_model_path), "--explain"])
     assert result.exit_code == 0, result.output

@@ -6,8 +6,6 @@ version and shapes, and only then builds the feature blocks from the stored voca
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 import zipfile
 from importlib.metadata import version
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .files import write_atomically
 
 FORMAT_NAME = "newstagger-model"
 # 2: a head may carry a region stage (salience.py); 3: or a competition stage; 4: a feature block may
@@ -34,29 +33,10 @@ def _json_from(array: np.ndarray):
 
 def write_model(path: str | Path, card: dict, arrays: dict[str, np.ndarray], extras: dict[str, object]) -> Path:
     """Write card, arrays and JSON extras to `path` atomically (temp file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"card.json": _json_array({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **card})}
     payload.update({f"{k}.json": _json_array(v) for k, v in extras.items()})
     payload.update(arrays)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; a model is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return write_atomically(path, lambda fh: np.savez(fh, **payload))
 
 
 def model_not_found(path: str | Path) -> ModelError:

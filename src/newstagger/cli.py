@@ -149,11 +149,15 @@ def info(model, as_json) -> None:
 @MODEL_OPTION
 @click.option("--split", default=None, help="evaluate only documents whose split is this (e.g. dev)")
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@click.option("--errors", "errors_out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="also write the documents it got wrong to this JSONL file: per facet the labels "
+                   "expected, predicted, missed and extra, with their scores")
 @_fail_cleanly
-def evaluate(data, model, split, as_json) -> None:
+def evaluate(data, model, split, as_json, errors_out) -> None:
     """Score a model on labelled data: per-label P/R/F1, micro/macro, exact match, Hamming loss."""
     from .documents import read_documents
-    from .evaluation import evaluate_tagger
+    from .evaluation import mistakes, score_results
+    from .files import write_atomically
 
     tagger = _load(model)
     docs = read_documents(list(data), tagger.taxonomy)
@@ -161,7 +165,13 @@ def evaluate(data, model, split, as_json) -> None:
         docs = [d for d in docs if d.split == split]
         if not docs:
             raise click.ClickException(f"no documents with split {split!r} in the data")
-    report = evaluate_tagger(tagger, docs)
+    results = tagger.tag([d.text for d in docs])
+    report = score_results(tagger.taxonomy, docs, results)
+    if errors_out:
+        wrong = mistakes(tagger.taxonomy, docs, results)
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in wrong)
+        write_atomically(errors_out, lambda fh: fh.write(lines.encode("utf-8")))
+        click.echo(f"{len(wrong)} of {len(docs)} documents with an error written to {errors_out}", err=True)
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return

@@ -90,13 +90,43 @@ def calibration_report(gold: np.ndarray, probs: np.ndarray, bins: int = 10) -> d
 
 def evaluate_tagger(tagger, docs, top_confusions: int = 10) -> dict:
     """Tag the documents and score the predictions facet by facet."""
-    results = tagger.tag([d.text for d in docs])
+    return score_results(tagger.taxonomy, docs, tagger.tag([d.text for d in docs]), top_confusions)
+
+
+def score_results(taxonomy, docs, results: list[dict], top_confusions: int = 10) -> dict:
+    """Score tagging results (one per document, in order) against the documents' labels, facet by
+    facet; a facet no document is labelled with is left out."""
     report = {"documents": len(docs), "facets": {}}
-    for facet in tagger.taxonomy.facets:
-        if not any(facet.name in d.labels for d in docs):
-            continue
+    for facet in _labelled_facets(taxonomy, docs):
         labels = list(facet.labels)
         gold = label_matrix([d.labels.get(facet.name, []) for d in docs], labels)
         pred = label_matrix([r["labels"][facet.name] for r in results], labels)
         report["facets"][facet.name] = facet_report(gold, pred, labels, top_confusions)
     return report
+
+
+def mistakes(taxonomy, docs, results: list[dict]) -> list[dict]:
+    """Return one record per document whose labels differ from the prediction in any facet: where it
+    is, its id and title, and per facet the labels expected, predicted, missed and given in excess,
+    with the model's score for each of them (what an analyst reads to see why)."""
+    facets = _labelled_facets(taxonomy, docs)
+    out = []
+    for doc, result in zip(docs, results):
+        record = {"where": doc.where, "id": doc.id, "title": doc.title}
+        for facet in facets:
+            expected, predicted = doc.labels.get(facet.name, []), result["labels"][facet.name]
+            if set(expected) == set(predicted):
+                continue
+            scores = result["scores"][facet.name]
+            record[facet.name] = {
+                "expected": expected, "predicted": predicted,
+                "missed": [lab for lab in expected if lab not in predicted],
+                "extra": [lab for lab in predicted if lab not in expected],
+                "scores": {lab: scores[lab] for lab in dict.fromkeys([*expected, *predicted]) if lab in scores}}
+        if len(record) > 3:
+            out.append(record)
+    return out
+
+
+def _labelled_facets(taxonomy, docs) -> list:
+    return [f for f in taxonomy.facets if any(f.name in d.labels for d in docs)]
