@@ -178,13 +178,16 @@ def test_a_version_1_model_without_stages_still_loads(tiny_model_path, tmp_path)
 
 def test_the_stage_explains_its_terms_as_they_stand_in_the_text(matcher):
     stage = SalienceStage(np.array([1.0, 0.5, -2.0]), np.zeros(len(LABELS)),
-                          ["R1:says", "L1:despite", "L2:fail", "R1:unseen"], np.array([-1.0, 0.3, 0.2, 9.0]))
-    text = "Talks fail despite Qatar effort, Qatar says"
+                          ["R1:says", "L1:despite", "L2:fail", "R1:unseen", "R1::", "L1:,"],
+                          np.array([-1.0, 0.3, 0.2, 9.0, 0.4, 0.1]))
+    text = "Talks fail despite Qatar effort, Qatar says; Qatar: more"
     terms = dict(stage.explain(matcher.read(text)[1], text, "middle-east"))
     position = text.index("Qatar") / len(text)
-    # Each word once, shown beside the name it stood next to; words not in the stage's vocabulary left out.
+    # Each word once, shown beside the name it stood next to (punctuation after it as written);
+    # words not in the stage's vocabulary left out.
     assert terms == {f"first named at {position:.0%} of the text": 0.5 - 2.0 * position,
-                     '"despite Qatar"': 0.3, '"fail … Qatar"': 0.2, '"Qatar says"': -1.0}
+                     '"despite Qatar"': 0.3, '"fail … Qatar"': 0.2, '", Qatar"': 0.1, '"Qatar says"': -1.0,
+                     '"Qatar:"': 0.4}
     assert stage.explain(matcher.read(text)[1], text, "europe") == []
 
 

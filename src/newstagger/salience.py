@@ -39,6 +39,7 @@ CONTEXT_SPAN = 40         # characters each side searched for them
 MIN_CONTEXT_PAIRS = 3     # a context word must occur with this many (text, region) pairs in training
 SALIENCE_C = 1.0          # the pair regression's regularisation
 _WORDS = re.compile(r"[\w'’-]+|[^\w\s]")   # words, and punctuation as words of its own ("Qatar:")
+_PUNCTUATION = re.compile(r"[^\w\s]")
 _LEFT = tuple(f"L{k}:" for k in range(1, CONTEXT_WINDOW + 1))
 _RIGHT = tuple(f"R{k}:" for k in range(1, CONTEXT_WINDOW + 1))
 
@@ -153,9 +154,13 @@ class SalienceStage:
 
 
 def _beside(word: str, name: str) -> str:
-    """Show a context word where it stood: "R1:says" beside Qatar is '"Qatar says"', "L2:talks" '"talks … Qatar"'."""
+    """Show a context word where it stood: "R1:says" beside Qatar is '"Qatar says"', "L2:talks" '"talks … Qatar"',
+    and punctuation right after the name as written: "R1:," is '"Qatar,"'."""
     place, token = word.split(":", 1)
-    gap = " … " if place[1:] != "1" else " "
+    if place[1:] != "1":
+        gap = " … "
+    else:
+        gap = "" if place == "R1" and _PUNCTUATION.fullmatch(token) else " "
     return f'"{token}{gap}{name}"' if place[0] == "L" else f'"{name}{gap}{token}"'
 
 
