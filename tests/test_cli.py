@@ -151,6 +151,30 @@ def test_info_describes_the_model(runner, tiny_model_path, tiny_tagger):
     assert as_json["card"] == card and as_json["version"] == tiny_tagger.version
 
 
+def test_info_prints_the_card_as_markdown(runner, tiny_model_path, tiny_tagger):
+    result = runner.invoke(main, ["info", "--markdown", "--model", str(tiny_model_path)])
+    assert result.exit_code == 0, result.output
+    card, text = tiny_tagger.card, result.stdout
+    assert text.startswith(f"# Model card: newstagger model {tiny_tagger.version}\n")
+    assert card["training_data"]["sha256"] in text and "2 folds" in text
+    for facet, spec in card["taxonomy"]["facets"].items():
+        report = card["metrics"]["cross_validation"][facet]
+        for label, description in spec["labels"].items():
+            m = report["labels"][label]
+            row = (f"| {label} | {description} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                   f"{m['support']} | {card['thresholds'][facet][label]:.3f} |")
+            assert row in text.splitlines(), row
+        assert f"Micro-averaged F1 {report['micro']['f1']:.3f}" in text
+    both = runner.invoke(main, ["info", "--markdown", "--json", "--model", str(tiny_model_path)])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_markdown_card_keeps_table_cells_on_one_line():
+    from newstagger.model_card import _cell
+
+    assert _cell("buyers | sellers\n and makers") == "buyers \\| sellers and makers"
+
+
 def test_info_on_a_missing_model_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["info", "--model", str(tmp_path / "none.npz")])
     assert result.exit_code == 1 and "model file not found" in result.output and "Traceback" not in result.output

@@ -114,16 +114,24 @@ def _echo_cross_validation(card: dict) -> None:
 @main.command()
 @MODEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="print the model's version and whole card as JSON")
+@click.option("--markdown", is_flag=True, help="print the model card as Markdown, to publish beside the model")
 @_fail_cleanly
-def info(model, as_json) -> None:
+def info(model, as_json, markdown) -> None:
     """Describe a model: its version, training data, libraries, gazetteer and cross-validated scores."""
     from .config import resolve
 
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     path = Path(resolve({"model": model})["model"])
     tagger = _load(str(path))
     card = tagger.card
     if as_json:
         click.echo(json.dumps({"path": str(path), "version": tagger.version, "card": card}, ensure_ascii=False))
+        return
+    if markdown:
+        from .model_card import render_markdown
+
+        click.echo(render_markdown(card, tagger.version, path.name), nl=False)
         return
     data = card["training_data"]
     click.echo(f"model    {path} ({path.stat().st_size / 1e6:.1f} MB), format {card['format_version']}, "
