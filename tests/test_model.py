@@ -13,7 +13,8 @@ from newstagger.documents import read_documents
 from newstagger.evaluation import label_matrix
 from newstagger.features import CHAR_SPEC, WORD_SPEC, model_inputs
 from newstagger.model import _TermOwners
-from newstagger.train import build_pipeline, hyperparameters, train_from_paths
+from newstagger.train import (THRESHOLD_BOOTSTRAPS, best_f1_threshold, build_pipeline, hyperparameters,
+                              resampled_best_f1_thresholds, train_from_paths, tune_threshold)
 
 # The off-topic one with its lede: the tiny corpus is too small for a headline alone ("in" is its
 # titles' most common word, a conflict word in four of its ten conflict titles).
@@ -237,6 +238,41 @@ def test_card_describes_the_model(tiny_tagger):
     assert set(card["thresholds"]) == {"region", "theme"}
     assert card["metrics"]["cross_validation"]["theme"]["calibration"]["brier"] >= 0
     assert card["hyperparameters"]["head"]["C"] > 0
+    assert card["hyperparameters"]["threshold_bootstraps"] == THRESHOLD_BOOTSTRAPS
+
+
+def test_a_threshold_separates_separable_scores():
+    scores, gold = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]), np.array([0, 0, 0, 1, 1, 1], dtype=bool)
+    for threshold in (best_f1_threshold(scores, gold), tune_threshold(scores, gold)):
+        assert 0.3 < threshold <= 0.7
+        np.testing.assert_array_equal(scores >= threshold, gold)
+
+
+def test_thresholds_are_the_median_over_bootstrap_resamples():
+    rng = np.random.default_rng(7)
+    gold = rng.random(300) < 0.3
+    scores = np.clip(np.where(gold, rng.normal(0.6, 0.2, 300), rng.normal(0.35, 0.2, 300)), 0, 1)
+    assert tune_threshold(scores, gold, bootstraps=0) == best_f1_threshold(scores, gold)
+    bagged = tune_threshold(scores, gold)
+    assert bagged == tune_threshold(scores, gold)  # a fixed seed: the same scores, the same threshold
+    # The median of the best thresholds of resamples drawn from a generator seeded 0.
+    resamples = np.random.default_rng(0)
+    picks = [best_f1_threshold(scores[s], gold[s])
+             for s in (resamples.integers(0, 300, 300) for _ in range(THRESHOLD_BOOTSTRAPS))]
+    assert bagged == float(np.median(picks))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_resampled_thresholds_equal_resampling_and_tuning(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 300))
+    gold = rng.random(n) < rng.uniform(0.05, 0.6)
+    scores = np.clip(np.where(gold, rng.normal(0.6, 0.25, n), rng.normal(0.35, 0.25, n)), 0, 1)
+    decimals = {1: 2, 2: 1}.get(seed % 3)
+    if decimals:  # tied scores too
+        scores = np.round(scores, decimals)
+    samples = [s for s in (rng.integers(0, n, n) for _ in range(10)) if gold[s].any()]
+    assert resampled_best_f1_thresholds(scores, gold, samples) == [best_f1_threshold(scores[s], gold[s]) for s in samples]
 
 
 def test_training_is_deterministic(tiny_data, tiny_tagger):
