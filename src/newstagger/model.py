@@ -105,7 +105,8 @@ class Tagger:
             results.append(result)
         if explain:
             for row, result in enumerate(results):
-                result["explanation"] = self._explain(*terms.row(row), texts[row], result["labels"])
+                mentions = reads[row][1] if self._salient else []
+                result["explanation"] = self._explain(*terms.row(row), texts[row], result["labels"], mentions)
         return results
 
     def _probabilities(self, decision: np.ndarray, evidence: list[list[list[float]]]) -> np.ndarray:
@@ -165,9 +166,10 @@ class Tagger:
         return np.add.reduce(self._weights[columns] * weights[:, None], axis=0)
 
     # -- explanations ----------------------------------------------------------------------
-    def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]]) -> dict:
+    def _explain(self, columns: np.ndarray, weights: np.ndarray, text: str, labels: dict[str, list[str]],
+                 mentions: list) -> dict:
+        """Explain one text's labels; mentions: its regions' mentions as tagging read them (for the region stage)."""
         hits = self.matcher.matches(text) if self.matcher else []
-        mentions = self.matcher.read(text)[1] if self._salient else []
         # Which readable terms a column stands for depends on the text, not on the label: found
         # once here, it serves every label explained.
         owners = _TermOwners(self.features.char_words(text), hits)
