@@ -112,19 +112,19 @@ def mistakes(taxonomy, docs, results: list[dict]) -> list[dict]:
     facets = _labelled_facets(taxonomy, docs)
     out = []
     for doc, result in zip(docs, results):
-        record = {"where": doc.where, "id": doc.id, "title": doc.title}
+        wrong = {}
         for facet in facets:
             expected, predicted = doc.labels.get(facet.name, []), result["labels"][facet.name]
             if set(expected) == set(predicted):
                 continue
             scores = result["scores"][facet.name]
-            record[facet.name] = {
+            wrong[facet.name] = {
                 "expected": expected, "predicted": predicted,
                 "missed": [lab for lab in expected if lab not in predicted],
                 "extra": [lab for lab in predicted if lab not in expected],
                 "scores": {lab: scores[lab] for lab in dict.fromkeys([*expected, *predicted]) if lab in scores}}
-        if len(record) > 3:
-            out.append(record)
+        if wrong:
+            out.append({"where": doc.where, "id": doc.id, "title": doc.title, **wrong})
     return out
 
 

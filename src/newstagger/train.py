@@ -317,11 +317,9 @@ def resampled_best_f1_thresholds(probs: np.ndarray, y: np.ndarray, samples: list
         tps = np.cumsum(counts * sorted_y)[run_end][present]
         fps = drawn[present] - tps
         scores = sorted_probs[run_end][present]
-        precision, recall = tps / (tps + fps), tps / tps[-1]
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+        f1 = _f1(tps / (tps + fps), tps / tps[-1])
         best = len(f1) - 1 - int(np.argmax(f1[::-1]))    # the lowest of tied thresholds, as argmax finds it ascending
-        lower = scores[best + 1] if best + 1 < len(scores) else 0.0
-        picks.append(float(np.clip((scores[best] + lower) / 2, *THRESHOLD_RANGE)))
+        picks.append(_between(scores[best], scores[best + 1] if best + 1 < len(scores) else 0.0))
     return picks
 
 
@@ -330,11 +328,18 @@ def best_f1_threshold(probs: np.ndarray, y: np.ndarray) -> float:
     if y.sum() < MIN_POSITIVES_TO_TUNE:
         return 0.5
     precision, recall, cuts = precision_recall_curve(y.astype(int), probs)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
-    best = int(np.argmax(f1[:-1]))
-    # Halfway to the next lower score, so a slightly weaker positive still passes.
-    lower = probs[probs < cuts[best]].max(initial=0.0)
-    return float(np.clip((cuts[best] + lower) / 2, *THRESHOLD_RANGE))
+    best = int(np.argmax(_f1(precision, recall)[:-1]))
+    return _between(cuts[best], probs[probs < cuts[best]].max(initial=0.0))
+
+
+def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    return np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+
+
+def _between(cut: float, lower: float) -> float:
+    """The threshold for an F1-best cut: halfway to the next lower score, so that a slightly weaker
+    positive still passes, within THRESHOLD_RANGE."""
+    return float(np.clip((cut + lower) / 2, *THRESHOLD_RANGE))
 
 
 def build_card(docs: list[Document], taxonomy: Taxonomy, report: dict, heads: list[Head],
